@@ -1,0 +1,135 @@
+"""A small, shared training loop (used by every model in the book).
+
+The model supplies ``training_step(batch) -> dict of losses`` (their sum is optimised);
+the loop supplies seeding, device placement, mixed precision on CUDA, tqdm progress,
+a loss history, periodic atomic checkpoints and resume from them.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def to_device(batch, device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+def infinite(loader: Iterable):
+    while True:
+        yield from loader
+
+
+@dataclass
+class History:
+    """Per-iteration losses, kept in the checkpoint so curves survive a resume."""
+    steps: list = field(default_factory=list)
+    losses: dict = field(default_factory=dict)
+
+    def add(self, step: int, losses: dict) -> None:
+        self.steps.append(step)
+        for k, v in losses.items():
+            self.losses.setdefault(k, []).append(float(v))
+        n = len(self.steps)
+        for v in self.losses.values():  # keys that appear late are padded with nan
+            while len(v) < n:
+                v.insert(0, float("nan"))
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "losses": self.losses}
+
+    @classmethod
+    def from_state(cls, state: dict | None) -> "History":
+        return cls(**state) if state else cls()
+
+
+def make_optimizer(params, name: str, lr: float, momentum: float = 0.9, weight_decay: float = 0.0):
+    params = [p for p in params if p.requires_grad]
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r} (use 'sgd' or 'adam')")
+
+
+def fit(model: torch.nn.Module, loader: Iterable, *, iters: int, optimizer: torch.optim.Optimizer,
+        step_fn: Callable[[dict], dict] | None = None, scheduler=None,
+        ckpt_path: str | Path | None = None, ckpt_every: int = 200, extra_state: dict | None = None,
+        device: torch.device | None = None, amp: bool = True, desc: str = "train",
+        grad_clip: float | None = 10.0, progress: bool = True) -> History:
+    """Run ``iters`` optimisation steps; resume from ``ckpt_path`` if it holds a partial run.
+
+    The checkpoint holds the model, optimizer, scheduler, step and loss history; it is
+    rewritten atomically every ``ckpt_every`` steps and at the end (``done: True``).
+    """
+    device = device or next(model.parameters()).device
+    step_fn = step_fn or model.training_step
+    use_amp = amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    history, start = History(), 0
+    if ckpt_path is not None and Path(ckpt_path).is_file():
+        state = checkpoint.load(ckpt_path, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler"):
+            scheduler.load_state_dict(state["scheduler"])
+        history, start = History.from_state(state.get("history")), int(state.get("step", 0))
+
+    def _save(step: int, done: bool):
+        if ckpt_path is None:
+            return
+        checkpoint.save(ckpt_path, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "step": step, "history": history.state_dict(), "done": done, **(extra_state or {})})
+
+    model.train()
+    batches = infinite(loader)
+    bar = tqdm(range(start, iters), desc=desc, disable=not progress, leave=False,
+               mininterval=2.0)
+    for step in bar:
+        batch = to_device(next(batches), device)
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            losses = step_fn(batch)
+        total = sum(losses.values())
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(total).backward()
+        if grad_clip is not None:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        if scheduler is not None:
+            scheduler.step()
+        logged = {k: v.detach().item() for k, v in losses.items()}
+        logged["total"] = float(total.detach())
+        history.add(step + 1, logged)
+        if progress and (step % 20 == 0):
+            bar.set_postfix(loss=f"{logged['total']:.3f}")
+        if (step + 1) % ckpt_every == 0 and step + 1 < iters:
+            _save(step + 1, False)
+    _save(iters, True)
+    return history
