@@ -39,8 +39,14 @@ def to_device(batch, device):
 
 
 def infinite(loader: Iterable):
+    """Loop over ``loader`` forever; datasets with ``set_epoch`` draw new samples each pass."""
+    epoch = 0
     while True:
+        ds = getattr(loader, "dataset", None)
+        if hasattr(ds, "set_epoch"):
+            ds.set_epoch(epoch)
         yield from loader
+        epoch += 1
 
 
 @dataclass

@@ -1,0 +1,47 @@
+"""Box helpers (vos_lib.boxes): mask_to_box, enlarge/clip, the (center, scale, ratio) parametrisation."""
+import math
+
+import torch
+
+from vos_lib.boxes import box_to_csr, clip_box, csr_to_box, enlarge_box, mask_to_box
+
+
+def test_mask_to_box_hand_made_and_empty():
+    m = torch.zeros(3, 10, 12)
+    m[0, 2:5, 3:9] = 1            # rows 2..4, cols 3..8
+    m[1, 7, 0] = 0.9              # single soft pixel above threshold
+    m[2, 1:3, 1:3] = 0.4          # soft but below 0.5 -> empty
+    boxes, valid = mask_to_box(m)
+    assert boxes.dtype == torch.float32 and boxes.shape == (3, 4)
+    assert valid.tolist() == [True, True, False]
+    assert boxes[0].tolist() == [3, 2, 8, 4]
+    assert boxes[1].tolist() == [0, 7, 0, 7]
+    assert boxes[2].tolist() == [0, 0, 0, 0]
+
+
+def test_mask_to_box_bool_input():
+    m = torch.zeros(1, 5, 5, dtype=torch.bool)
+    m[0, 1:4, 2] = True
+    boxes, valid = mask_to_box(m)
+    assert boxes[0].tolist() == [2, 1, 2, 3] and valid.item()
+
+
+def test_enlarge_and_clip():
+    b = torch.tensor([[10.0, 20.0, 30.0, 60.0]])           # w=20, h=40, centre (20, 40)
+    e = enlarge_box(b, 0.5)
+    assert torch.allclose(e, torch.tensor([[5.0, 10.0, 35.0, 70.0]]))
+    assert torch.allclose(enlarge_box(torch.zeros(1, 4), 0.2, min_size=2.0), torch.tensor([[-1.0, -1, 1, 1]]))
+    c = clip_box(torch.tensor([[-5.0, -1.0, 100.0, 30.0]]), (32, 64))
+    assert c.tolist() == [[0.0, 0.0, 63.0, 30.0]]
+
+
+def test_csr_roundtrip():
+    b = torch.tensor([[0.0, 0.0, 4.0, 16.0], [10.0, 5.0, 40.0, 15.0]])
+    center, scale, ratio = box_to_csr(b)
+    assert torch.allclose(center, torch.tensor([[2.0, 8.0], [25.0, 10.0]]))
+    assert torch.allclose(scale, torch.tensor([8.0, math.sqrt(300.0)]))
+    assert torch.allclose(ratio, torch.tensor([4.0, 1 / 3]))
+    assert torch.allclose(csr_to_box(center, scale, ratio), b, atol=1e-5)
+    # CRPN-style broadcasting: 3 scales x 1 object
+    many = csr_to_box(center[:1, None], scale[:1, None] * torch.tensor([0.5, 1.0, 1.5]), ratio[:1, None])
+    assert many.shape == (1, 3, 4)

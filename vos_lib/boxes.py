@@ -1,0 +1,86 @@
+"""Generic box helpers shared by the DTN streams (Sec. 3.2) and the MRN (Sec. 3.3).
+
+Box convention used across ``vos_lib``: float ``(x1, y1, x2, y2)`` in **pixel-centre
+coordinates**, meaning pixel ``(row i, col j)`` has its centre at ``(x=j, y=i)``. This is the
+``align_corners=True`` convention of :func:`vos_lib.flow.warp`. The box of a mask spans
+the centres of its extreme foreground pixels, as in :func:`torchvision.ops.masks_to_boxes`.
+So ``x2``/``y2`` are the *inclusive* last foreground column/row, a ``w``-pixel-wide object
+has box width ``w - 1``, and every box of an ``H x W`` frame lies in
+``[0, W-1] x [0, H-1]``. An empty mask gives the all-zero box and ``valid=False``.
+
+Shape parametrisation (CRPN anchors, Sec. 3.2): ``scale = sqrt(w * h)`` and
+``ratio = h / w``. The inverse is ``w = scale / sqrt(ratio)``, ``h = scale * sqrt(ratio)``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torchvision.ops import masks_to_boxes
+
+_EPS = 1e-6
+
+
+def mask_to_box(masks: Tensor, threshold: float = 0.5) -> tuple[Tensor, Tensor]:
+    """Tight boxes of ``(K, H, W)`` masks, either binary or soft (foreground = ``> threshold``).
+
+    Returns ``boxes`` ``(K, 4)`` float xyxy (see the module docstring for the convention)
+    and ``valid`` ``(K,)`` bool. An empty mask gets the box ``(0, 0, 0, 0)`` with
+    ``valid=False``, where :func:`torchvision.ops.masks_to_boxes` would give garbage.
+    This is how the BP stream turns the warped masks ``Y_{(i-1)->i}^k`` into target RoIs
+    ``T_i^k`` (Sec. 3.2).
+    """
+    if masks.dim() != 3:
+        raise ValueError(f"masks must be (K, H, W), got {tuple(masks.shape)}")
+    fg = masks if masks.dtype == torch.bool else masks > threshold
+    valid = fg.flatten(1).any(dim=1)
+    boxes = torch.zeros(masks.shape[0], 4, dtype=torch.float32, device=masks.device)
+    if valid.any():
+        boxes[valid] = masks_to_boxes(fg[valid]).float()
+    return boxes, valid
+
+
+def box_wh(boxes: Tensor) -> tuple[Tensor, Tensor]:
+    """Widths and heights of ``(..., 4)`` xyxy boxes."""
+    return boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]
+
+
+def enlarge_box(boxes: Tensor, ratio: float, min_size: float = 0.0) -> Tensor:
+    """Grow boxes around their centre, so that ``w' = max(w * (1 + ratio), min_size)`` (and the same for ``h``).
+
+    ``ratio`` is e.g. ``DTNConfig.box_context``, the context added before RoIAlign.
+    """
+    cx, cy = (boxes[..., 0] + boxes[..., 2]) / 2, (boxes[..., 1] + boxes[..., 3]) / 2
+    w, h = box_wh(boxes)
+    w = (w * (1 + ratio)).clamp(min=min_size)
+    h = (h * (1 + ratio)).clamp(min=min_size)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
+
+
+def clip_box(boxes: Tensor, size: tuple[int, int]) -> Tensor:
+    """Clip boxes to an ``(H, W)`` frame, that is to ``[0, W-1] x [0, H-1]`` (pixel centres)."""
+    H, W = size
+    x = boxes[..., 0::2].clamp(0, W - 1)
+    y = boxes[..., 1::2].clamp(0, H - 1)
+    return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
+
+
+def box_to_csr(boxes: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Turn xyxy boxes into ``(center (..., 2), scale (...), ratio (...))``, as used for CRPN anchors (Sec. 3.2).
+
+    ``scale = sqrt(w h)`` and ``ratio = h / w``. A zero-width box gets ``w`` clamped to 1e-6.
+    """
+    w, h = box_wh(boxes)
+    center = torch.stack([(boxes[..., 0] + boxes[..., 2]) / 2,
+                          (boxes[..., 1] + boxes[..., 3]) / 2], dim=-1)
+    scale = (w * h).clamp(min=0).sqrt()
+    ratio = h / w.clamp(min=_EPS)
+    return center, scale, ratio
+
+
+def csr_to_box(center: Tensor, scale: Tensor, ratio: Tensor) -> Tensor:
+    """Inverse of :func:`box_to_csr`: ``w = s / sqrt(r)`` and ``h = s * sqrt(r)``. Broadcasts ``scale`` against ``ratio``."""
+    scale, ratio = torch.broadcast_tensors(torch.as_tensor(scale), torch.as_tensor(ratio))
+    sr = ratio.clamp(min=_EPS).sqrt()
+    w, h = scale / sr, scale * sr
+    cx, cy = center[..., 0], center[..., 1]
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)

@@ -1,0 +1,95 @@
+"""Decision module (DM) of the dynamic targeting network (DTN Sec. 3.2, Eq. 1; Sec. 3.4).
+
+"Our DM takes the features from the Conv6 of the FlowNet2-S as input. Then we exploit an
+average pooling layer and two fully connected layers to predict a confidence score C_i."
+The two FC layers have 256 and 1 channels (Sec. 3.4). The target confidence is the mean IoU
+between the box propagation (BP) boxes and the ground-truth boxes (Eq. 1). Training uses
+an MSE loss. At inference, frames with ``C_i > theta_c = 0.83`` take the fast BP stream, and
+the other frames take the box re-identification (BR) stream.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.ops import box_iou
+
+from vos_lib.boxes import mask_to_box  # noqa: F401  (re-exported: BP boxes = mask_to_box(warped masks))
+
+
+class DecisionModule(nn.Module):
+    """Global average pooling, then FC(in, hidden) + ReLU, then FC(hidden, 1), then a sigmoid. This maps Conv6 features to the confidence ``C_i``.
+
+    Args:
+        in_channels: channels of the flow network's Conv6 features, i.e. ``flow_net.conv6_channels``
+            (``16 * width`` for :class:`vos_lib.flow.FlowNetS`, or RAFT's context channels for
+            :class:`vos_lib.flow.RAFTFlow`). Any ``(N, C, h, w)`` map works, and an already
+            pooled ``(N, C)`` vector works too.
+        hidden: width of the first FC layer (256 in the paper).
+
+    ``forward(conv6) -> (N,)`` confidences in ``[0, 1]``. The paper regresses the IoU of
+    Eq. 1 directly with MSE and does not name an output activation. A sigmoid is used
+    here so that the prediction lies in the range of its IoU target. The trainer decides whether
+    to detach ``conv6`` so that the DM loss leaves the flow network untouched.
+    """
+
+    def __init__(self, in_channels: int, hidden: int = 256):
+        super().__init__()
+        self.fc1 = nn.Linear(in_channels, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, conv6: Tensor) -> Tensor:
+        x = conv6.mean(dim=(2, 3)) if conv6.dim() == 4 else conv6
+        return torch.sigmoid(self.fc2(F.relu(self.fc1(x)))).squeeze(1)
+
+
+def confidence_target(bp_boxes: Tensor, gt_boxes: Tensor, valid: Optional[Tensor] = None) -> Tensor:
+    """Ground-truth confidence of Eq. 1, ``C^_i = 1/K sum_k IoU(T_i^k, T^_i^k)``, as a scalar tensor.
+
+    Args:
+        bp_boxes: ``(K, 4)`` xyxy boxes ``T_i^k`` predicted by the BP stream (for example
+            ``mask_to_box(warp(prev_masks, flow))[0]``).
+        gt_boxes: ``(K, 4)`` ground-truth boxes ``T^_i^k`` of the same objects.
+        valid: ``(K,)`` bool, True where object ``k`` is present in the ground-truth frame
+            (the ``valid`` output of :func:`vos_lib.boxes.mask_to_box`). ``None`` treats every
+            non-all-zero GT box as present.
+
+    Rules for absent objects (the paper does not discuss them):
+
+    * Objects absent from the GT frame are ignored, and the mean runs over the present ones.
+    * If *no* object is present, the target is 1.0 when every BP box is empty too (BP agrees
+      that nothing is visible, so it is trustworthy). Otherwise it is 0.0 (BP hallucinates a
+      box, so the frame should go to BR). "Empty" here means the all-zero box of
+      :func:`vos_lib.boxes.mask_to_box`.
+    * A zero-area BP box for a present object has IoU 0. Two identical zero-area boxes
+      (one-pixel objects) have IoU 1.
+    """
+    bp_boxes, gt_boxes = bp_boxes.float(), gt_boxes.float().to(bp_boxes.device)
+    if valid is None:
+        valid = gt_boxes.abs().sum(dim=1) > 0
+    valid = valid.to(device=bp_boxes.device, dtype=torch.bool)
+    if not valid.any():
+        bp_empty = bp_boxes.abs().sum(dim=1) == 0              # mask_to_box's empty box
+        return bp_boxes.new_tensor(1.0 if bool(bp_empty.all()) else 0.0)
+    bp, gt = bp_boxes[valid], gt_boxes[valid]
+    iou = box_iou(bp, gt).diagonal()
+    same = (bp == gt).all(dim=1)
+    iou = torch.where(torch.isnan(iou), same.to(iou.dtype), iou)
+    return iou.mean()
+
+
+def dm_loss(pred: Tensor, target: Tensor) -> Tensor:
+    """MSE between predicted and target confidences (Sec. 3.2: "trained with mean squared error")."""
+    return F.mse_loss(pred, target.to(pred.dtype).reshape(pred.shape))
+
+
+def route(confidence: Tensor, theta_c: float = 0.83) -> Tensor:
+    """Stream assignment (Sec. 3.2). True means BP (``C_i > theta_c``), and False means BR."""
+    return confidence > theta_c
+
+
+def build_decision(cfg, in_channels: int) -> DecisionModule:
+    """Build the :class:`DecisionModule` of a :class:`vos_lib.config.DTNConfig` (``cfg.dm_hidden``)."""
+    return DecisionModule(in_channels, hidden=cfg.dm_hidden)
