@@ -37,12 +37,12 @@ test-notebooks: setup
 
 book-check: setup
 	rm -rf _build
-	$(PY) -m jupyter_book build . -W --keep-going --builder html
+	$(VENV)/bin/jupyter-book build . -W --keep-going --builder html
 
 ## make book: render the book (stored outputs, no execution) to _build/html
 book: setup
 	rm -rf _build
-	$(PY) -m jupyter_book build . --builder html
+	$(VENV)/bin/jupyter-book build . --builder html
 	@echo "open _build/html/index.html"
 
 bench: setup

@@ -330,7 +330,7 @@ class ConditionalRPN(nn.Module):
             return x.new_zeros((0,)), x.new_zeros((0, 4))
         rois = _rois(anchors, batch_index, x)
         pooled = roi_align(x, rois, output_size=(self.pool, self.pool), spatial_scale=1.0 / self.stride,
-                           sampling_ratio=2, aligned=True).flatten(1)
+                           sampling_ratio=1, aligned=True).flatten(1)
         a = anchors.to(pooled.dtype)
         wh = torch.stack([a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]], dim=1).clamp(min=1e-3)
         geo = torch.log(wh / self.stride)

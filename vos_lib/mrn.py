@@ -26,7 +26,7 @@ Implementation choices
   i.e. ``Y == 1`` and ``f_j^M = Conv^2(f_j^U) + f_j^U``; the ablated network has exactly the
   same layers and parameters, only the prior is removed.  The warped masks are then
   ignored entirely (they may be ``None``).
-* Feature crops use ``roi_align(sampling_ratio=2, aligned=True)``; the full-frame guidance
+* Feature crops use ``roi_align(sampling_ratio=1, aligned=True)``; the full-frame guidance
   masks are cropped with the same boxes and ``aligned=True`` but an adaptive sampling ratio
   (``ceil(roi_size / m_j)`` points per bin), i.e. an area-average resize of the mask into
   each ``m_j x m_j`` grid, which stays faithful when the box is much larger than ``m_j``.
@@ -88,14 +88,14 @@ def roi_crops(features: Mapping[str, Tensor], boxes: Tensor, M: int = 32,
             in the feature batch (default 0).
     Returns:
         ``{level: (K, C_j, m_j, m_j)}`` with ``m_j = M / 2^(j-2)`` (``spatial_scale =
-        1 / stride_j``, ``sampling_ratio=2``, ``aligned=True``).
+        1 / stride_j``, ``sampling_ratio=1``, ``aligned=True``; one sample per bin keeps the CPU backward pass cheap).
     """
     strides = dict(STRIDES if strides is None else strides)
     out = {}
     for lvl, m in level_sizes(M).items():
         f = features[lvl]
         out[lvl] = roi_align(f, _rois(boxes, batch_index, f), output_size=(m, m),
-                             spatial_scale=1.0 / strides[lvl], sampling_ratio=2, aligned=True)
+                             spatial_scale=1.0 / strides[lvl], sampling_ratio=1, aligned=True)
     return out
 
 
