@@ -53,9 +53,9 @@ class DTNConfig:
 @dataclass
 class TrainConfig:
     """Two-stage training (DTN Sec. 3.4): static pre-training, then video fine-tuning."""
-    flow_iters: int = 1500
-    pretrain_iters: int = 1200
-    finetune_iters: int = 1200
+    flow_iters: int = 400
+    pretrain_iters: int = 300
+    finetune_iters: int = 400
     batch_size: int = 8
     lr: float = 1e-3
     optimizer: str = "adam"             # "sgd" at paper scale
@@ -88,8 +88,9 @@ def paper() -> Preset:
         name="paper",
         data=SyntheticConfig(height=480, width=854),
         dtn=DTNConfig(backbone="resnet50", backbone_blocks=None, pretrained=True,
-                      input_size=(480, 864), flow="flownets", flow_width=64,
+                      input_size=(480, 864), flow="raft_small", flow_width=64,
                       rpn_sizes=(32, 64, 128, 256, 512), mrn_M=112, mrn_channels=256),
+        # flow_iters=0: RAFT arrives pre-trained (the paper uses a pre-trained FlowNet2-S)
         train=TrainConfig(flow_iters=0, pretrain_iters=150_000, finetune_iters=50_000,
                           batch_size=2, optimizer="sgd", pretrain_lr=0.0025,
                           finetune_lr=0.0001, lr_step=50_000, num_workers=4),

@@ -1,0 +1,299 @@
+"""DTN + MRN assembled: the full model of Zhang et al., ICCV 2019 (Fig. 2 and Fig. 3).
+
+One shared backbone (Sec. 3.1) feeds the Dynamic Targeting Network and the Mask
+Refinement Network.  For frame i:
+
+1. the flow network estimates O_i from (I_i, I_{i-1}); the decision module (DM) reads its
+   conv6 features and predicts a confidence C_i (Sec. 3.2, trained against Eq. 1);
+2. C_i > theta_c  -> box propagation (BP): warp the last masks Y_{i-1}^k with O_i and take
+   the boxes of the warped masks;  otherwise -> box re-identification (BR): the
+   conditional RPN proposes 81 anchors per object around T_{i-1}^k and the candidate
+   closest to the first- and previous-frame features (Eq. 2) is chosen;
+3. the MRN (Eq. 3, Eq. 4) segments each RoI guided by the warped mask, and the K object
+   masks are pasted back and merged into one indexed mask.
+
+Training (Sec. 3.4): L = L_DM + L_CRPN + L_MRN (Eq. 5), in two stages, static-image
+pre-training then video fine-tuning.  The flow network is trained first, on its own,
+against ground-truth flow (the paper uses a pre-trained FlowNet2-S, not part of Eq. 5).
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import crpn as crpn_mod
+from . import mrn as mrn_mod
+from .backbone import build_backbone
+from .boxes import clip_box, enlarge_box, mask_to_box
+from .config import DTNConfig
+from .decision import DecisionModule, confidence_target, dm_loss
+from .flow import build_flow, multiscale_epe_loss, warp
+from .io import VOID
+from .segment import SegmentResult, to_consecutive, from_consecutive
+
+LEVELS = ("res2", "res3", "res4", "res5")
+
+
+# ------------------------------------------------------------------------ batch helpers
+def split_objects(masks: torch.Tensor, n_objects: torch.Tensor):
+    """(B,H,W) id masks -> per-object binary masks (N,H,W) and their sample index (N,)."""
+    sample, ids = [], []
+    for b in range(masks.shape[0]):
+        for k in range(1, int(n_objects[b]) + 1):
+            sample.append(b)
+            ids.append(k)
+    sample = torch.tensor(sample, dtype=torch.long, device=masks.device)
+    ids = torch.tensor(ids, dtype=torch.long, device=masks.device)
+    return sample, ids
+
+
+def jitter_boxes(boxes: torch.Tensor, amount: float, gen: torch.Generator | None = None) -> torch.Tensor:
+    """Random shift/resize of boxes by up to ``amount`` of their size (training RoIs)."""
+    w = (boxes[:, 2] - boxes[:, 0]).clamp(min=4)
+    h = (boxes[:, 3] - boxes[:, 1]).clamp(min=4)
+    r = (torch.rand(boxes.shape[0], 4, generator=gen, device="cpu").to(boxes.device) * 2 - 1) * amount
+    return boxes + r * torch.stack([w, h, w, h], 1)
+
+
+class DTN(nn.Module):
+    """Dynamic Targeting Network + Mask Refinement Network (DTN Fig. 2)."""
+
+    def __init__(self, cfg: DTNConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or DTNConfig()
+        self.backbone = build_backbone(cfg)
+        ch = self.backbone.channels
+        self.flow = build_flow(cfg)
+        self.dm = DecisionModule(self.flow.conv6_channels, hidden=cfg.dm_hidden)
+        self.crpn = crpn_mod.ConditionalRPN(ch["res4"], cfg=cfg)
+        self.mrn = mrn_mod.MaskRefinementNetwork({k: ch[k] for k in LEVELS}, channels=cfg.mrn_channels,
+                                                 M=cfg.mrn_M, guidance=cfg.mask_guidance)
+        self.stage = "finetune"      # "flow" | "pretrain" | "finetune": which losses train
+
+    # -------------------------------------------------------------------------- training
+    def flow_step(self, batch: dict) -> dict:
+        """Stage 0: the flow network alone, multi-scale EPE against ground-truth flow."""
+        out = self.flow(batch["cur_img"], batch["prev_img"])
+        valid = batch["flow_valid"] & batch["has_flow"].view(-1, 1, 1)
+        return {"flow_epe": multiscale_epe_loss(out["flows"], batch["flow"], valid)}
+
+    def training_step(self, batch: dict) -> dict:
+        """Eq. 5: L = L_DM + L_CRPN + L_MRN on a (ref, prev, cur) triple.
+
+        Pre-training (static images, Sec. 3.4) trains backbone, RPN and MRN, with the
+        exact flow of the synthetic pair as guidance; fine-tuning (videos) trains every
+        module jointly, with the flow network's own (frozen) flow as BP/MRN input.
+        """
+        cur, prev = batch["cur_img"], batch["prev_img"]
+        H, W = cur.shape[-2:]
+        with torch.no_grad():
+            self.flow.eval()
+            fout = self.flow(cur, prev)
+        if self.stage == "pretrain":
+            flow = torch.where(batch["has_flow"].view(-1, 1, 1, 1), batch["flow"], fout["flow"])
+        else:
+            flow = fout["flow"]
+        sample, ids = split_objects(batch["cur_mask"], batch["n_objects"])
+        if sample.numel() == 0:
+            zero = cur.sum() * 0
+            return {"dm": zero, "crpn": zero, "mrn": zero}
+        prev_m = (batch["prev_mask"][sample] == ids[:, None, None]).float()
+        cur_m = (batch["cur_mask"][sample] == ids[:, None, None]).float()
+        warped = warp(prev_m[:, None], flow[sample])            # Y_{(i-1)->i}^k
+        bp_boxes, bp_valid = mask_to_box(warped[:, 0])
+        gt_boxes, gt_valid = mask_to_box(cur_m)
+        prev_boxes, prev_valid = mask_to_box(prev_m)
+        losses = {}
+
+        # decision module, Eq. 1 target
+        if self.stage == "finetune":
+            target = torch.zeros(cur.shape[0], device=cur.device)
+            for b in range(cur.shape[0]):
+                sel = sample == b
+                target[b] = confidence_target(bp_boxes[sel] * bp_valid[sel, None],
+                                              gt_boxes[sel], gt_valid[sel])
+            losses["dm"] = dm_loss(self.dm(fout["conv6"]), target)
+
+        feats = self.backbone(cur)
+        # conditional RPN: anchors around the previous box, regress the current one
+        use = prev_valid & gt_valid
+        if use.any():
+            pb = jitter_boxes(prev_boxes[use], 0.1)
+            rl = self.crpn.loss(feats, pb, gt_boxes[use], (H, W), batch_index=sample[use])
+            losses["crpn"] = rl["loss_objectness"] + rl["loss_box_reg"]
+        else:
+            losses["crpn"] = cur.sum() * 0
+
+        # mask refinement: RoIs around the ground-truth box (jittered, with context)
+        roi = clip_box(enlarge_box(jitter_boxes(gt_boxes[gt_valid], 0.1), self.cfg.box_context * 2,
+                                   min_size=8), (H, W))
+        guide = warped[gt_valid]
+        drop = torch.rand(guide.shape[0], device=guide.device) < 0.2   # learn to cope w/o prior
+        guide = guide * (~drop).float().view(-1, 1, 1, 1)
+        logits = self.mrn(feats, roi, guide, sample[gt_valid])
+        tgt = mrn_mod.mrn_targets(cur_m[gt_valid], roi, self.cfg.mrn_M)
+        losses["mrn"] = mrn_mod.mrn_loss(logits, tgt)
+        return losses
+
+    # ------------------------------------------------------------------------- inference
+    @torch.no_grad()
+    def first_frame(self, img: torch.Tensor, masks: torch.Tensor) -> dict:
+        """Initialise the state from frame 1: features f(T_1^k) for Eq. 2, boxes, masks."""
+        feats = self.backbone(img)
+        boxes, valid = mask_to_box(masks)
+        fvec = crpn_mod.roi_feature(feats["res4"], boxes, output_size=self.cfg.roi_match)
+        return {"img": img, "masks": masks.float(), "boxes": boxes, "first_feats": fvec,
+                "prev_feats": fvec.clone()}
+
+    @torch.no_grad()
+    def step(self, img: torch.Tensor, state: dict, theta_c: float | None = None,
+             force: str | None = None, rpn: str = "conditional", use_dtn: bool = True,
+             timer=None) -> tuple[torch.Tensor, dict, dict]:
+        """Segment one frame given the previous frame's state.
+
+        Returns the (H, W) id mask (1..K), the new state and ``{confidence, route}``.
+        """
+        timer = timer or _NullTimer()
+        theta = self.cfg.theta_c if theta_c is None else theta_c
+        H, W = img.shape[-2:]
+        K = state["masks"].shape[0]
+        with timer("backbone"):
+            feats = self.backbone(img)
+        with timer("DM"):
+            fout = self.flow(img, state["img"])
+            conf = float(self.dm(fout["conv6"]).reshape(-1)[0])
+        with timer("BP"):
+            warped = warp(state["masks"][:, None], fout["flow"].expand(K, -1, -1, -1))
+            bp_boxes, bp_valid = mask_to_box(warped[:, 0])
+        route = force or ("BP" if conf > theta else "BR")
+        if route == "BP" and not bool(bp_valid.all()):
+            route = "BR"                       # an object was lost: propagation cannot work
+        if not use_dtn:
+            route = "full"
+            boxes = torch.tensor([[0, 0, W - 1, H - 1]], dtype=torch.float32,
+                                 device=img.device).expand(K, 4).clone()
+        elif route == "BP":
+            boxes = bp_boxes
+        else:
+            with timer("BR"):
+                boxes, _ = crpn_mod.reidentify(self.crpn, feats, state["boxes"], state["first_feats"],
+                                               state["prev_feats"], (H, W), mode=rpn)
+        with timer("MRN"):
+            roi = clip_box(enlarge_box(boxes, self.cfg.box_context * 2, min_size=8), (H, W))
+            logits = self.mrn(feats, roi, warped, torch.zeros(K, dtype=torch.long, device=img.device))
+            probs = mrn_mod.paste_masks(torch.sigmoid(logits), roi, (H, W))
+        ids = mrn_mod.merge_masks(probs)
+        masks = torch.stack([(ids == k + 1) for k in range(K)]).float()
+        new_boxes, new_valid = mask_to_box(masks)
+        keep = new_valid[:, None]
+        state = dict(state)
+        state["boxes"] = torch.where(keep, new_boxes, state["boxes"])   # last known box if lost
+        fvec = crpn_mod.roi_feature(feats["res4"], state["boxes"], output_size=self.cfg.roi_match)
+        state["prev_feats"] = torch.where(keep, fvec, state["prev_feats"])
+        state["masks"], state["img"] = masks, img
+        return ids, state, {"confidence": conf, "route": route}
+
+
+class _NullTimer:
+    @contextmanager
+    def __call__(self, name):
+        yield
+
+
+class Timer:
+    """Accumulates wall time per component (Table 4), synchronising CUDA if used."""
+
+    def __init__(self, device):
+        self.device = torch.device(device)
+        self.total: dict[str, float] = {}
+        self.count: dict[str, int] = {}
+
+    @contextmanager
+    def __call__(self, name):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        yield
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.total[name] = self.total.get(name, 0.0) + time.perf_counter() - t0
+        self.count[name] = self.count.get(name, 0) + 1
+
+    def per_call(self) -> dict:
+        return {k: self.total[k] / self.count[k] for k in self.total}
+
+
+# ----------------------------------------------------------------------- segmenter
+class DTNSegmenter:
+    """Runs a trained DTN over a whole video (no online fine-tuning, Sec. 3.4).
+
+    ``policy`` picks BP/BR per frame: ``"dm"`` (the decision module with ``theta_c``),
+    ``"random"`` (BP with probability ``p_bp``), ``"periodic"`` (BR every ``period``
+    frames), ``"bp"``/``"br"`` (always one stream), as in DTN Fig. 6.
+    """
+    name = "dtn"
+
+    def __init__(self, model: DTN, device=None, theta_c: float | None = None, policy: str = "dm",
+                 p_bp: float = 0.5, period: int = 5, rpn: str = "conditional", use_dtn: bool = True,
+                 seed: int = 0):
+        self.model = model.eval()
+        self.device = torch.device(device) if device else next(model.parameters()).device
+        self.model.to(self.device)
+        self.theta_c, self.policy, self.p_bp, self.period = theta_c, policy, p_bp, period
+        self.rpn, self.use_dtn, self.seed = rpn, use_dtn, seed
+
+    def _to_tensor(self, frame: np.ndarray) -> torch.Tensor:
+        h, w = self.model.cfg.input_size
+        t = torch.from_numpy(np.array(frame)).to(self.device).permute(2, 0, 1)[None].float() / 255
+        if t.shape[-2:] != (h, w):
+            t = F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False)
+        return t
+
+    def _force(self, t: int, rng: np.random.Generator) -> str | None:
+        if self.policy == "dm":
+            return None
+        if self.policy == "random":
+            return "BP" if rng.random() < self.p_bp else "BR"
+        if self.policy == "periodic":
+            return "BR" if t % self.period == 0 else "BP"
+        if self.policy in ("bp", "br"):
+            return self.policy.upper()
+        raise ValueError(f"unknown routing policy {self.policy!r}")
+
+    @torch.no_grad()
+    def segment(self, frames, first_mask) -> SegmentResult:
+        H0, W0 = first_mask.shape
+        cons, ids = to_consecutive(first_mask)
+        K = len(ids)
+        h, w = self.model.cfg.input_size
+        m = torch.from_numpy(cons).to(self.device)[None, None].float()
+        m = F.interpolate(m, size=(h, w), mode="nearest")[0, 0].long()
+        masks0 = torch.stack([(m == k + 1) for k in range(K)]).float()
+        for k in range(K):   # an object too small to survive resizing keeps one pixel
+            if masks0[k].sum() == 0:
+                ys, xs = np.nonzero(cons == k + 1)
+                masks0[k, int(ys.mean() * h / H0), int(xs.mean() * w / W0)] = 1
+        timer = Timer(self.device)
+        state = self.model.first_frame(self._to_tensor(frames[0]), masks0)
+        rng = np.random.default_rng(self.seed)
+        out = [np.where(first_mask == VOID, 0, first_mask).astype(np.uint8)]
+        routes, confs = [], []
+        for t in range(1, len(frames)):
+            img = self._to_tensor(frames[t])
+            idm, state, info = self.model.step(img, state, self.theta_c, self._force(t, rng),
+                                               self.rpn, self.use_dtn, timer)
+            routes.append(info["route"])
+            confs.append(round(info["confidence"], 4))
+            full = F.interpolate(idm[None, None].float(), size=(H0, W0), mode="nearest")
+            out.append(from_consecutive(full[0, 0].byte().cpu().numpy(), ids))
+        n = max(len(routes), 1)
+        return SegmentResult(np.stack(out), {
+            "routes": routes, "confidence": confs,
+            "br_fraction": sum(r == "BR" for r in routes) / n,
+            "component_seconds": timer.per_call(), "component_total": dict(timer.total)})

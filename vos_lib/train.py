@@ -1,0 +1,158 @@
+"""Training recipes (the ``references/`` of this library): DTN's stages and variants.
+
+Stages (DTN Sec. 3.4), each its own resumable, atomically written checkpoint:
+
+0. ``flow``     - the flow network on ground-truth flow (multi-scale EPE).  The paper
+                  uses a pre-trained FlowNet2-S; at CPU scale we train ours here.
+1. ``pretrain`` - static images with instance masks (pairs made by shift/rotate/scale):
+                  backbone + RPN + MRN  (L_CRPN + L_MRN).
+2. ``finetune`` - video clips: everything jointly with Eq. 5 (L_DM + L_CRPN + L_MRN).
+
+Variants for the Table 3 ablations: ``full``; ``no_pretrain`` (stage 2 from scratch);
+``no_finetune`` (stage 1 only; the DM head alone is fitted on videos so that routing
+still works); ``no_guidance`` (MRN without the warped-mask prior of Eq. 4, both stages).
+``w/o DTN`` and ``BR with ori RPN`` reuse the ``full`` weights at inference time.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from . import checkpoint
+from .config import Preset, get_preset
+from .data import DAVIS, StaticPairDataset, VideoClipDataset
+from .dtn import DTN
+from .paths import checkpoint_dir, synthetic_root
+from .trainer import default_device, fit, make_optimizer, seed_everything
+
+VARIANTS = ("full", "no_pretrain", "no_finetune", "no_guidance")
+
+
+def _loader(ds, preset: Preset, shuffle=True):
+    g = torch.Generator().manual_seed(preset.train.seed)
+    return DataLoader(ds, batch_size=preset.train.batch_size, shuffle=shuffle, generator=g,
+                      num_workers=preset.train.num_workers, drop_last=True,
+                      persistent_workers=False)  # so set_epoch reaches the workers
+
+
+def _datasets(preset: Preset, data_root):
+    size = tuple(preset.dtn.input_size)
+    train = DAVIS(data_root, year="2017", split="train")
+    video = VideoClipDataset(train, size=size, max_skip=2, augment=True, seed=preset.train.seed)
+    pairs = VideoClipDataset(train, size=size, max_skip=1, augment=True, seed=preset.train.seed)
+    static = StaticPairDataset(train, size=size, seed=preset.train.seed)
+    return static, video, pairs
+
+
+def _build(preset: Preset, guidance: bool = True) -> DTN:
+    cfg = replace(preset.dtn, mask_guidance=guidance)
+    return DTN(cfg)
+
+
+def _lr(preset, stage):
+    return {"flow": preset.train.lr, "pretrain": preset.train.pretrain_lr,
+            "finetune": preset.train.finetune_lr}[stage]
+
+
+def run_stage(model: DTN, stage: str, preset: Preset, loader, iters: int, ckpt: Path,
+              params=None, device=None, progress=True):
+    """One training stage with its own optimizer; resumes from ``ckpt`` if partial."""
+    model.stage = stage
+    if params is None:
+        params = (model.flow.parameters() if stage == "flow" else
+                  [p for n, p in model.named_parameters() if not n.startswith("flow.")])
+    opt = make_optimizer(params, preset.train.optimizer, _lr(preset, stage), preset.train.momentum)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=preset.train.lr_step, gamma=0.1)
+    step_fn = model.flow_step if stage == "flow" else model.training_step
+    hist = fit(model, loader, iters=iters, optimizer=opt, scheduler=sched, step_fn=step_fn,
+               ckpt_path=ckpt, device=device, amp=preset.train.amp, desc=stage,
+               extra_state={"preset": preset.to_dict(), "dtn_cfg": asdict(model.cfg), "stage": stage},
+               progress=progress)
+    return hist
+
+
+def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full", out_dir=None,
+              device=None, progress: bool = True) -> Path:
+    """Train one DTN variant through its stages; return the final checkpoint path.
+
+    Every stage's checkpoint is cached in ``out_dir`` (default ``data/checkpoints``) and
+    shared between variants (the flow network and the pre-trained weights), so each is
+    trained once; a killed run resumes where its last checkpoint left it.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+    preset = get_preset(preset) if isinstance(preset, str) else preset
+    data_root = Path(data_root) if data_root else _default_data(preset)
+    out_dir = Path(out_dir) if out_dir else checkpoint_dir()
+    device = torch.device(device) if device else default_device()
+    tag = f"dtn-{preset.name}"
+    static, video, pairs = _datasets(preset, data_root)
+    T = preset.train
+
+    def stage_ckpt(name, build):
+        return checkpoint.cached(f"{tag}-{name}", build, out_dir)
+
+    def train_flow(path):
+        seed_everything(T.seed)
+        m = _build(preset).to(device)
+        run_stage(m, "flow", preset, _loader(pairs, preset), T.flow_iters, path,
+                  device=device, progress=progress)
+
+    flow_path = stage_ckpt("flow", train_flow)
+
+    def fresh(guidance=True):
+        seed_everything(T.seed + 1)
+        m = _build(preset, guidance).to(device)
+        m.flow.load_state_dict(_sub(checkpoint.load(flow_path)["model"], "flow."))
+        return m
+
+    def pretrain(path, guidance=True):
+        m = fresh(guidance)
+        run_stage(m, "pretrain", preset, _loader(static, preset), T.pretrain_iters, path,
+                  device=device, progress=progress)
+
+    def finetune(path, init=None, guidance=True, dm_only=False):
+        m = fresh(guidance)
+        if init is not None:
+            m.load_state_dict(checkpoint.load(init)["model"])
+        params = m.dm.parameters() if dm_only else None
+        iters = max(T.finetune_iters // 4, 1) if dm_only else T.finetune_iters
+        run_stage(m, "finetune", preset, _loader(video, preset), iters, path, params=params,
+                  device=device, progress=progress)
+
+    if variant == "full":
+        pt = stage_ckpt("pretrain", pretrain)
+        return stage_ckpt("full", lambda p: finetune(p, init=pt))
+    if variant == "no_finetune":
+        pt = stage_ckpt("pretrain", pretrain)
+        return stage_ckpt("no_finetune", lambda p: finetune(p, init=pt, dm_only=True))
+    if variant == "no_pretrain":
+        return stage_ckpt("no_pretrain", lambda p: finetune(p))
+    pt = stage_ckpt("pretrain-noguide", lambda p: pretrain(p, guidance=False))
+    return stage_ckpt("no_guidance", lambda p: finetune(p, init=pt, guidance=False))
+
+
+def _sub(state: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def _default_data(preset: Preset) -> Path:
+    if preset.name != "cpu":
+        raise ValueError("--data is required at paper scale (a DAVIS root; "
+                         "see `python -m vos_lib.download`)")
+    from .synthetic import ensure_dataset
+    return ensure_dataset(synthetic_root(), preset.data)
+
+
+def load_dtn(path, device=None) -> DTN:
+    """Rebuild a DTN from a checkpoint written by :func:`train_dtn`."""
+    state = checkpoint.load(path, map_location="cpu")
+    from .config import DTNConfig
+    dtn_cfg = DTNConfig(**{k: tuple(v) if isinstance(v, list) else v
+                           for k, v in state["dtn_cfg"].items()})
+    model = DTN(dtn_cfg)
+    model.load_state_dict(state["model"])
+    return model.to(device or "cpu").eval()
