@@ -56,7 +56,7 @@ class TrainConfig:
     flow_iters: int = 400
     pretrain_iters: int = 300
     finetune_iters: int = 400
-    batch_size: int = 8
+    batch_size: int = 4
     lr: float = 1e-3
     optimizer: str = "adam"             # "sgd" at paper scale
     momentum: float = 0.9
