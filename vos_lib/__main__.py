@@ -70,9 +70,16 @@ def _prepare(a):
     from .config import cpu
     from .synthetic import ensure_dataset
     from .train import VARIANTS, train_dtn
+    from . import experiments
     root = ensure_dataset(cfg=cpu().data)
     for v in VARIANTS:
-        print(v, train_dtn("cpu", data_root=root, variant=v, progress=not a.quiet))
+        train_dtn("cpu", data_root=root, variant=v, progress=not a.quiet)
+        print(f"checkpoint ready: {v}")
+    base = experiments.baselines()
+    t3 = experiments.table3()
+    experiments.fig6()
+    for name, r in {**base, **t3}.items():
+        print(f"{name:<24} J&F {r['global']['J&F-Mean']:.3f}  BR {r['br_fraction']:.0%}")
 
 
 def main(argv=None):

@@ -10,7 +10,9 @@ Stages (DTN Sec. 3.4), each its own resumable, atomically written checkpoint:
 
 Variants for the Table 3 ablations: ``full``; ``no_pretrain`` (stage 2 from scratch);
 ``no_finetune`` (stage 1 only; the DM head alone is fitted on videos so that routing
-still works); ``no_guidance`` (MRN without the warped-mask prior of Eq. 4, both stages).
+still works); ``no_guidance`` (MRN without the warped-mask prior of Eq. 4: from the
+shared pre-trained weights, fine-tuned without the prior - the CPU budget allows one
+pre-training run, so this variant shares it).
 ``w/o DTN`` and ``BR with ori RPN`` reuse the ``full`` weights at inference time.
 """
 from __future__ import annotations
@@ -131,7 +133,9 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
         return stage_ckpt("no_finetune", lambda p: finetune(p, init=pt, dm_only=True))
     if variant == "no_pretrain":
         return stage_ckpt("no_pretrain", lambda p: finetune(p))
-    pt = stage_ckpt("pretrain-noguide", lambda p: pretrain(p, guidance=False))
+    # no_guidance: the MRN has the same parameters with or without the prior, so the
+    # variant starts from the shared pre-trained weights and is fine-tuned without it.
+    pt = stage_ckpt("pretrain", pretrain)
     return stage_ckpt("no_guidance", lambda p: finetune(p, init=pt, guidance=False))
 
 
