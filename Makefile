@@ -34,7 +34,7 @@ prepare: setup
 	$(PY) -m vos_lib prepare
 
 test-notebooks: setup
-	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider book/
+	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider book/ --ignore=book/drafts
 
 book-check: setup
 	rm -rf _build

@@ -86,3 +86,21 @@ def test_fit_converges_and_resume_matches_uninterrupted(tmp_path):
     assert torch.allclose(m_full.w, m_res.w)
     assert h_res.steps == list(range(1, 21))
     assert checkpoint.load(tmp_path / "part.pt")["done"] is True
+
+
+def test_partial_saves_never_look_finished(tmp_path):
+    """Mid-run saves go to <ckpt>.partial, so checkpoint.cached never returns a half-trained model."""
+    seed_everything(0)
+    m = Quad()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    ck = tmp_path / "q.pt"
+    seen = []
+
+    def step(batch):
+        seen.append((ck.is_file(), (tmp_path / "q.pt.partial").is_file()))
+        return m.training_step(batch)
+
+    fit(m, [torch.zeros(2)], iters=12, optimizer=opt, step_fn=step, ckpt_path=ck, ckpt_every=5,
+        progress=False)
+    assert seen[7] == (False, True)          # after the save at step 5: partial only
+    assert ck.is_file() and not (tmp_path / "q.pt.partial").exists()

@@ -89,7 +89,7 @@ def paper() -> Preset:
         data=SyntheticConfig(height=480, width=854),
         dtn=DTNConfig(backbone="resnet50", backbone_blocks=None, pretrained=True,
                       input_size=(480, 864), flow="raft_small", flow_width=64,
-                      rpn_sizes=(32, 64, 128, 256, 512), mrn_M=112, mrn_channels=256),
+                      rpn_sizes=(64, 128, 256), mrn_M=112, mrn_channels=256),
         # flow_iters=0: RAFT arrives pre-trained (the paper uses a pre-trained FlowNet2-S)
         train=TrainConfig(flow_iters=0, pretrain_iters=150_000, finetune_iters=50_000,
                           batch_size=2, optimizer="sgd", pretrain_lr=0.0025,

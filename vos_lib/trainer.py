@@ -89,15 +89,20 @@ def fit(model: torch.nn.Module, loader: Iterable, *, iters: int, optimizer: torc
     """Run ``iters`` optimisation steps; resume from ``ckpt_path`` if it holds a partial run.
 
     The checkpoint holds the model, optimizer, scheduler, step and loss history; it is
-    rewritten atomically every ``ckpt_every`` steps and at the end (``done: True``).
+    written atomically every ``ckpt_every`` steps to ``<ckpt_path>.partial`` and, at the
+    end, to ``ckpt_path`` itself (``done: True``).
     """
     device = device or next(model.parameters()).device
     step_fn = step_fn or model.training_step
     use_amp = amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     history, start = History(), 0
-    if ckpt_path is not None and Path(ckpt_path).is_file():
-        state = checkpoint.load(ckpt_path, map_location=device)
+    # periodic saves go to "<ckpt>.partial"; only a finished run writes "<ckpt>" itself,
+    # so a cache that sees "<ckpt>" never hands out a half-trained model
+    partial = Path(str(ckpt_path) + ".partial") if ckpt_path is not None else None
+    source = next((p for p in (partial, ckpt_path) if p is not None and Path(p).is_file()), None)
+    if source is not None:
+        state = checkpoint.load(source, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler"):
@@ -107,7 +112,7 @@ def fit(model: torch.nn.Module, loader: Iterable, *, iters: int, optimizer: torc
     def _save(step: int, done: bool):
         if ckpt_path is None:
             return
-        checkpoint.save(ckpt_path, {
+        checkpoint.save(ckpt_path if done else partial, {
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "step": step, "history": history.state_dict(), "done": done, **(extra_state or {})})
@@ -138,4 +143,6 @@ def fit(model: torch.nn.Module, loader: Iterable, *, iters: int, optimizer: torc
         if (step + 1) % ckpt_every == 0 and step + 1 < iters:
             _save(step + 1, False)
     _save(iters, True)
+    if partial.is_file() if partial is not None else False:
+        partial.unlink()
     return history
