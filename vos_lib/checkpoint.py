@@ -9,27 +9,19 @@ model at once train it once.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import torch
 
+from .io import atomic_save
 from .paths import checkpoint_dir, file_lock
 
 
 def save(path: str | os.PathLike, state: dict) -> Path:
     """Atomically write ``state`` (anything ``torch.save`` takes) to ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_save(path, lambda f: torch.save(state, f))
     return path
 
 

@@ -25,12 +25,11 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .io import DataFormatError
+from .io import atomic_write_bytes, DataFormatError
 from .metrics import GLOBAL_COLUMNS, evaluate_folder
 
 PER_SEQUENCE_COLUMNS = ("Sequence", "J-Mean", "F-Mean")
@@ -78,15 +77,7 @@ def results_json(results: dict) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, text.encode())
 
 
 def write_results(results: dict, results_dir, split: str = "val") -> dict:

@@ -80,7 +80,7 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
         raise ValueError(f"{path}: mask ids must lie in 0..255")
     im = Image.fromarray(mask.astype(np.uint8), mode="P")
     im.putpalette(PALETTE.ravel().tolist())
-    _atomic_save(Path(path), lambda f: im.save(f, format="PNG"))
+    atomic_save(Path(path), lambda f: im.save(f, format="PNG"))
 
 
 def write_frame(path: str | os.PathLike, frame: np.ndarray, quality: int = 95) -> None:
@@ -89,10 +89,15 @@ def write_frame(path: str | os.PathLike, frame: np.ndarray, quality: int = 95) -
     im = Image.fromarray(np.asarray(frame, dtype=np.uint8))
     fmt = "PNG" if path.suffix.lower() == ".png" else "JPEG"
     kw = {"quality": quality} if fmt == "JPEG" else {}
-    _atomic_save(path, lambda f: im.save(f, format=fmt, **kw))
+    atomic_save(path, lambda f: im.save(f, format=fmt, **kw))
 
 
-def _atomic_save(path: Path, save) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    atomic_save(Path(path), lambda f: f.write(data))
+
+
+def atomic_save(path: Path, save) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -71,7 +71,7 @@ import cv2
 import numpy as np
 
 from .config import SyntheticConfig
-from .io import write_frame, write_mask
+from .io import atomic_write_bytes, write_frame, write_mask
 from .paths import file_lock, synthetic_root
 
 GENERATOR_VERSION = "1.0"
@@ -885,17 +885,7 @@ def _events(per_frame: list[dict], K: int, T: int, fast: float) -> list[dict]:
 # --------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+_atomic_write_bytes = atomic_write_bytes   # shared with the rest of vos_lib (io)
 
 
 def _write_json(path: Path, obj) -> None:

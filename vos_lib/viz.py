@@ -117,6 +117,18 @@ EVENT_COLORS = {"occlusion": "tab:orange", "full_occlusion": "tab:red",
                 "out_of_frame": "tab:purple", "jump": "black", "reenter": "tab:green"}
 
 
+def shade_events(ax, meta, obj, events, alpha=0.25, lw=2.0):
+    """Mark object ``obj``'s generator events on a time axis: spans shaded, instants dashed."""
+    for e in meta["events"]:
+        if e["object"] != obj or e["event"] not in events:
+            continue
+        c = EVENT_COLORS.get(e["event"], "grey")
+        if "t_end" in e:
+            ax.axvspan(e["t"] - 0.5, e["t_end"] + 0.5, color=c, alpha=alpha, lw=0)
+        else:
+            ax.axvline(e["t"], color=c, lw=lw, ls="--")
+
+
 def plot_events(meta, events=("occlusion", "full_occlusion", "out_of_frame", "jump", "reenter"),
                 size=(9, 1.7)):
     """Visible fraction of each object over time (synthetic ``Meta/<seq>.json``), one row
@@ -131,14 +143,7 @@ def plot_events(meta, events=("occlusion", "full_occlusion", "out_of_frame", "ju
     for k, ax in enumerate(axes[:, 0], 1):
         vis = [f["objects"][str(k)]["visible_frac"] for f in meta["frames"]]
         ax.plot(t, vis, "-o", ms=2.5, color="tab:blue", label="visible fraction")
-        for e in meta["events"]:
-            if e["object"] != k or e["event"] not in events:
-                continue
-            c = EVENT_COLORS.get(e["event"], "grey")
-            if "t_end" in e:
-                ax.axvspan(e["t"] - 0.5, e["t_end"] + 0.5, color=c, alpha=0.25, lw=0)
-            else:
-                ax.axvline(e["t"], color=c, lw=2, ls="--")
+        shade_events(ax, meta, k, events, alpha=0.25, lw=2)
         ax.set_ylim(-0.05, 1.1)
         ax.set_ylabel(f"object {k}\nvisible", fontsize=9)
         ax.grid(alpha=0.3)
@@ -673,14 +678,7 @@ def plot_object_series(meta, series, ts=None, ylabel="IoU", ylim=(-0.05, 1.05),
     fig, axes = plt.subplots(K, 1, figsize=(size[0], size[1] * K + 0.7), sharex=True,
                              squeeze=False)
     for k, ax in enumerate(axes[:, 0], 1):
-        for e in meta["events"]:
-            if e["object"] != k or e["event"] not in events:
-                continue
-            c = EVENT_COLORS.get(e["event"], "grey")
-            if "t_end" in e:
-                ax.axvspan(e["t"] - 0.5, e["t_end"] + 0.5, color=c, alpha=0.2, lw=0)
-            else:
-                ax.axvline(e["t"], color=c, lw=1.8, ls="--")
+        shade_events(ax, meta, k, events, alpha=0.2, lw=1.8)
         for i, (label, v) in enumerate(series.items()):
             v = np.asarray(v, dtype=float)[k - 1]
             t = np.arange(len(v)) if ts is None else np.asarray(ts)
