@@ -45,3 +45,21 @@ def test_csr_roundtrip():
     # CRPN-style broadcasting: 3 scales x 1 object
     many = csr_to_box(center[:1, None], scale[:1, None] * torch.tensor([0.5, 1.0, 1.5]), ratio[:1, None])
     assert many.shape == (1, 3, 4)
+
+
+def test_roi_box_covers_whole_pixels_and_pastes_back_exactly():
+    from vos_lib.boxes import roi_box
+    from vos_lib.mrn import paste_masks
+    m = torch.zeros(1, 20, 30)
+    m[0, 5:11, 8:20] = 1                       # rows 5..10, cols 8..19
+    box, _ = mask_to_box(m)
+    roi = roi_box(box, 0.0, (20, 30), min_size=0)
+    assert torch.allclose(roi, torch.tensor([[8.0, 5.0, 20.0, 11.0]]))
+    # a crop of ones pasted with the tight RoI is exactly the object's pixels
+    back = paste_masks(torch.ones(1, 1, 8, 8), roi, (20, 30))
+    assert torch.equal(back > 0.5, m.bool())
+    # context grows the extent and the frame clips it to [0, W] x [0, H]
+    big = roi_box(box, 1.0, (20, 30))
+    assert torch.allclose(big, torch.tensor([[2.0, 2.0, 26.0, 14.0]]))
+    edge = roi_box(torch.tensor([[0.0, 0.0, 29.0, 19.0]]), 0.5, (20, 30))
+    assert torch.allclose(edge, torch.tensor([[0.0, 0.0, 30.0, 20.0]]))

@@ -17,9 +17,36 @@ def test_decision_module_shape_and_range():
 
 def test_decision_on_flownets_conv6():
     flow = FlowNetS(width=4)
-    dm = build_decision(DTNConfig(), flow.conv6_channels)
+    dm = build_decision(DTNConfig(dm_features="conv6"), flow.conv6_channels)   # the paper
     x = torch.rand(1, 3, 64, 64)
     assert dm(flow(x, x)["conv6"]).shape == (1,)
+    dmw = build_decision(DTNConfig(), flow.conv6_channels)                    # + warp stats
+    with pytest.raises(ValueError, match="warp statistics"):
+        dmw(flow(x, x)["conv6"])
+    assert dmw(flow(x, x)["conv6"], torch.zeros(1, 10)).shape == (1,)
+    with pytest.raises(ValueError, match="dm_features"):
+        build_decision(DTNConfig(dm_features="conv7"), flow.conv6_channels)
+
+
+def test_warp_statistics_flag_a_wrong_flow():
+    from vos_lib.decision import warp_statistics
+    from vos_lib.flow import warp
+    g = torch.Generator().manual_seed(0)
+    prev = torch.rand(1, 3, 32, 48, generator=g) * 0.2
+    prev[:, :, 8:16, 8:16] = 1.0                               # a bright square object
+    mask = torch.zeros(1, 32, 48)
+    mask[0, 8:16, 8:16] = 1
+    cur = torch.roll(prev, shifts=5, dims=-1)                  # it moved 5 px right
+    good = torch.zeros(1, 2, 32, 48)
+    good[:, 0] = -5.0                                          # backward flow: x - 5
+    bad = torch.zeros(1, 2, 32, 48)                            # zero flow: BP would fail
+    sample = torch.zeros(1, dtype=torch.long)
+    s_good = warp_statistics(cur, prev, good, mask, warp(mask[:, None], good), sample)
+    s_bad = warp_statistics(cur, prev, bad, mask, warp(mask[:, None], bad), sample)
+    assert s_good.shape == (1, 10)
+    assert s_good[0, 0] < 0.5 < s_bad[0, 0]                   # photometric error in the object
+    assert s_good[0, 1] == pytest.approx(1.0, abs=1e-3)       # mass kept by the warp
+    assert s_good[0, 2] == pytest.approx(0.5, abs=1e-3)       # |flow| / 10
 
 
 def test_confidence_target_eq1():

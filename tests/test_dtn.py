@@ -31,7 +31,7 @@ def test_training_step_losses_finite_and_backprop(tiny_root, stage):
     m = DTN(DTNConfig())
     m.stage = stage
     losses = m.training_step(_batch(ds))
-    expected = {"crpn", "mrn"} | ({"dm"} if stage == "finetune" else set())
+    expected = {"crpn", "mrn"} | ({"dm"} if stage == "finetune" else {"rpn_full"})
     assert set(losses) == expected
     total = sum(losses.values())
     assert torch.isfinite(total)
@@ -127,3 +127,25 @@ def test_train_tiny_end_to_end_and_segment_cli(tiny_root, tmp_path):
     rep = run_segment("dtn", tmp_path / "frames", tmp_path / "first.png", tmp_path / "out", checkpoint=path)
     assert rep["n_frames"] == 4 and rep["frame_size"] == [480, 854]
     assert len(list((tmp_path / "out").glob("*.png"))) == 4
+
+
+def test_decide_is_what_step_routes_on():
+    torch.manual_seed(0)
+    m = DTN(DTNConfig()).eval()
+    img0, img1 = torch.rand(1, 3, 96, 160), torch.rand(1, 3, 96, 160)
+    masks = torch.zeros(2, 96, 160)
+    masks[0, 10:30, 20:50] = 1
+    masks[1, 50:80, 90:130] = 1
+    state = m.first_frame(img0, masks)
+    with torch.no_grad():
+        dec = m.decide(img1, img0, masks)
+    assert dec["confidence"].shape == (1,) and dec["extra"].shape == (1, 10)
+    assert dec["warped"].shape == (2, 1, 96, 160)
+    _, _, info = m.step(img1, state, theta_c=2.0)          # theta_c > 1: always BR
+    assert abs(info["confidence"] - float(dec["confidence"])) < 1e-6 and info["route"] == "BR"
+    _, _, info = m.step(img1, state, theta_c=-1.0)         # always BP (no object lost)
+    assert info["route"] == "BP"
+    # the paper's DM reads Conv6 only
+    p = DTN(DTNConfig(dm_features="conv6")).eval()
+    with torch.no_grad():
+        assert p.decide(img1, img0, masks)["extra"] is None

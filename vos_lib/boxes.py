@@ -64,6 +64,23 @@ def clip_box(boxes: Tensor, size: tuple[int, int]) -> Tensor:
     return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
 
 
+def roi_box(boxes: Tensor, context: float, size: tuple[int, int], min_size: float = 8.0) -> Tensor:
+    """The RoI the MRN crops for a pixel-centre box (Sec. 3.3): context added, clipped.
+
+    ``roi_align(aligned=True)`` and :func:`vos_lib.mrn.paste_masks` use *continuous*
+    coordinates (pixel ``x`` covers ``[x, x + 1)``), while :func:`mask_to_box` gives the
+    centres of the extreme pixels, so the box is first widened to ``[x1, x2 + 1]`` (the
+    object's full extent), then grown by ``context`` (``w' = w (1 + context)``), then
+    clipped to the frame ``[0, W] x [0, H]``.
+    """
+    H, W = size
+    cont = boxes + boxes.new_tensor([0.0, 0.0, 1.0, 1.0])
+    roi = enlarge_box(cont, context, min_size=min_size)
+    x = roi[..., 0::2].clamp(0, W)
+    y = roi[..., 1::2].clamp(0, H)
+    return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
+
+
 def box_to_csr(boxes: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Turn xyxy boxes into ``(center (..., 2), scale (...), ratio (...))``, as used for CRPN anchors (Sec. 3.2).
 

@@ -35,6 +35,7 @@ class DTNConfig:
     flow_width: int = 16                # channels of FlowNet-S's first conv (64 in FlowNet-S)
     # decision module (Sec. 3.2, Eq. 1)
     dm_hidden: int = 256
+    dm_features: str = "conv6+warp"     # "conv6" = the paper; "+warp" adds warp statistics
     theta_c: float = 0.83
     # conditional RPN (Sec. 3.2, Fig. 5)
     crpn_grid: int = 3
@@ -47,21 +48,23 @@ class DTNConfig:
     mrn_M: int = 32                     # 112 in the paper; m_j = M / 2^(j-2)
     mrn_channels: int = 32              # 256 in the paper
     mask_guidance: bool = True
-    box_context: float = 0.15           # fraction the RoI is enlarged by before RoIAlign
+    box_context: float = 0.3            # RoI width/height grow by this fraction before RoIAlign
 
 
 @dataclass
 class TrainConfig:
     """Two-stage training (DTN Sec. 3.4): static pre-training, then video fine-tuning."""
-    flow_iters: int = 400
+    flow_iters: int = 2000              # FlowNet-S from scratch needs ~2k steps at lr 1e-4
     pretrain_iters: int = 300
     finetune_iters: int = 400
     batch_size: int = 4
-    lr: float = 1e-3
+    lr: float = 1e-3                    # generic learning rate (models without stages)
+    flow_lr: float = 1e-4               # 1e-3 diverges to "predict zero flow" at CPU scale
     optimizer: str = "adam"             # "sgd" at paper scale
     momentum: float = 0.9
     pretrain_lr: float = 1e-3
     finetune_lr: float = 5e-4
+    dm_lr_mult: float = 10.0            # the small DM head learns faster than the rest (CPU)
     lr_step: int = 50_000
     num_workers: int = 0
     seed: int = 0
@@ -89,11 +92,12 @@ def paper() -> Preset:
         data=SyntheticConfig(height=480, width=854),
         dtn=DTNConfig(backbone="resnet50", backbone_blocks=None, pretrained=True,
                       input_size=(480, 864), flow="raft_small", flow_width=64,
-                      rpn_sizes=(64, 128, 256), mrn_M=112, mrn_channels=256),
+                      rpn_sizes=(64, 128, 256), mrn_M=112, mrn_channels=256,
+                      dm_features="conv6"),
         # flow_iters=0: RAFT arrives pre-trained (the paper uses a pre-trained FlowNet2-S)
         train=TrainConfig(flow_iters=0, pretrain_iters=150_000, finetune_iters=50_000,
                           batch_size=2, optimizer="sgd", pretrain_lr=0.0025,
-                          finetune_lr=0.0001, lr_step=50_000, num_workers=4),
+                          finetune_lr=0.0001, dm_lr_mult=1.0, lr_step=50_000, num_workers=4),
     )
 
 

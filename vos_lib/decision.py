@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import box_iou
 
+from vos_lib.flow import warp
 from vos_lib.boxes import mask_to_box  # noqa: F401  (re-exported: BP boxes = mask_to_box(warped masks))
 
 
@@ -35,14 +36,52 @@ class DecisionModule(nn.Module):
     to detach ``conv6`` so that the DM loss leaves the flow network untouched.
     """
 
-    def __init__(self, in_channels: int, hidden: int = 256):
+    def __init__(self, in_channels: int, hidden: int = 256, extra: int = 0):
         super().__init__()
-        self.fc1 = nn.Linear(in_channels, hidden)
+        self.extra = extra
+        self.fc1 = nn.Linear(in_channels + extra, hidden)
         self.fc2 = nn.Linear(hidden, 1)
 
-    def forward(self, conv6: Tensor) -> Tensor:
+    def forward(self, conv6: Tensor, extra: Optional[Tensor] = None) -> Tensor:
         x = conv6.mean(dim=(2, 3)) if conv6.dim() == 4 else conv6
+        if self.extra:
+            if extra is None:
+                raise ValueError(f"this decision module also reads {self.extra} warp statistics "
+                                 "(DTNConfig.dm_features='conv6+warp'); pass extra=")
+            x = torch.cat([x, extra.to(x.dtype)], dim=1)
         return torch.sigmoid(self.fc2(F.relu(self.fc1(x)))).squeeze(1)
+
+
+N_WARP_STATS = 10
+
+
+def warp_statistics(cur_img: Tensor, prev_img: Tensor, flow: Tensor, prev_masks: Tensor,
+                    warped_masks: Tensor, sample: Tensor) -> Tensor:
+    """Object-aware evidence of a failing propagation: ``(B, 10)`` per frame pair.
+
+    Our CPU-scale addition to the DM input (``DTNConfig.dm_features="conv6+warp"``; the
+    paper feeds Conv6 alone).  For each object ``k`` (``sample[k]`` its frame) three
+    numbers: the photometric error ``|I_i - warp(I_{i-1}, O_i)|`` inside the warped mask
+    (x10; high where the flow is wrong: occlusion, a jump, a new appearance), the area of
+    the warped mask over the previous one (mass leaving the frame or collapsing) and the
+    mean flow magnitude inside it (/10, fast motion); their mean, max and min over the
+    frame's objects, plus the frame's mean photometric error (x10).
+    """
+    B = cur_img.shape[0]
+    err = (cur_img - warp(prev_img, flow)).abs().mean(1)               # (B, H, W)
+    w = warped_masks.reshape(warped_masks.shape[0], *err.shape[-2:]).float()
+    area = w.sum((1, 2)).clamp(min=1.0)
+    e_obj = (err[sample] * w).sum((1, 2)) / area * 10
+    ratio = (w.sum((1, 2)) / prev_masks.float().sum((1, 2)).clamp(min=1.0)).clamp(max=2.0)
+    mag = (flow[sample].norm(dim=1) * w).sum((1, 2)) / area / 10
+    stats = torch.stack([e_obj, ratio, mag], 1)                        # (K, 3)
+    out = cur_img.new_zeros((B, N_WARP_STATS))
+    for b in range(B):
+        st = stats[sample == b]
+        if st.numel():
+            out[b, :9] = torch.cat([st.mean(0), st.amax(0), st.amin(0)])
+        out[b, 9] = err[b].mean() * 10
+    return out
 
 
 def confidence_target(bp_boxes: Tensor, gt_boxes: Tensor, valid: Optional[Tensor] = None) -> Tensor:
@@ -91,5 +130,9 @@ def route(confidence: Tensor, theta_c: float = 0.83) -> Tensor:
 
 
 def build_decision(cfg, in_channels: int) -> DecisionModule:
-    """Build the :class:`DecisionModule` of a :class:`vos_lib.config.DTNConfig` (``cfg.dm_hidden``)."""
-    return DecisionModule(in_channels, hidden=cfg.dm_hidden)
+    """Build the :class:`DecisionModule` of a :class:`vos_lib.config.DTNConfig` (``cfg.dm_hidden``,
+    ``cfg.dm_features``: ``"conv6"`` as in the paper or ``"conv6+warp"``, see :func:`warp_statistics`)."""
+    if cfg.dm_features not in ("conv6", "conv6+warp"):
+        raise ValueError(f"dm_features must be 'conv6' or 'conv6+warp', got {cfg.dm_features!r}")
+    extra = N_WARP_STATS if cfg.dm_features == "conv6+warp" else 0
+    return DecisionModule(in_channels, hidden=cfg.dm_hidden, extra=extra)

@@ -30,9 +30,9 @@ from torch import nn
 from . import crpn as crpn_mod
 from . import mrn as mrn_mod
 from .backbone import build_backbone
-from .boxes import clip_box, enlarge_box, mask_to_box
+from .boxes import mask_to_box, roi_box
 from .config import DTNConfig
-from .decision import DecisionModule, confidence_target, dm_loss
+from .decision import build_decision, confidence_target, dm_loss, warp_statistics
 from .flow import build_flow, multiscale_epe_loss, warp
 from .io import VOID
 from .segment import SegmentResult, to_consecutive, from_consecutive
@@ -70,7 +70,7 @@ class DTN(nn.Module):
         self.backbone = build_backbone(cfg)
         ch = self.backbone.channels
         self.flow = build_flow(cfg)
-        self.dm = DecisionModule(self.flow.conv6_channels, hidden=cfg.dm_hidden)
+        self.dm = build_decision(cfg, self.flow.conv6_channels)
         self.crpn = crpn_mod.ConditionalRPN(ch["res4"], cfg=cfg)
         self.mrn = mrn_mod.MaskRefinementNetwork({k: ch[k] for k in LEVELS}, channels=cfg.mrn_channels,
                                                  M=cfg.mrn_M, guidance=cfg.mask_guidance)
@@ -118,7 +118,9 @@ class DTN(nn.Module):
                 sel = sample == b
                 target[b] = confidence_target(bp_boxes[sel] * bp_valid[sel, None],
                                               gt_boxes[sel], gt_valid[sel])
-            losses["dm"] = dm_loss(self.dm(fout["conv6"]), target)
+            extra = (warp_statistics(cur, prev, flow, prev_m, warped, sample)
+                     if self.dm.extra else None)
+            losses["dm"] = dm_loss(self.dm(fout["conv6"], extra), target)
 
         feats = self.backbone(cur)
         # conditional RPN: anchors around the previous box, regress the current one
@@ -129,10 +131,15 @@ class DTN(nn.Module):
             losses["crpn"] = rl["loss_objectness"] + rl["loss_box_reg"]
         else:
             losses["crpn"] = cur.sum() * 0
+        if self.stage == "pretrain" and gt_valid.any():
+            # the original RPN (all h x w x 9 anchors) is pre-trained too (Sec. 3.4), so the
+            # "BR with ori RPN" ablation of Table 3 compares two trained proposal sets
+            rf = self.crpn.loss(feats, None, gt_boxes[gt_valid], (H, W),
+                                batch_index=sample[gt_valid], mode="full")
+            losses["rpn_full"] = rf["loss_objectness"] + rf["loss_box_reg"]
 
         # mask refinement: RoIs around the ground-truth box (jittered, with context)
-        roi = clip_box(enlarge_box(jitter_boxes(gt_boxes[gt_valid], 0.1), self.cfg.box_context * 2,
-                                   min_size=8), (H, W))
+        roi = roi_box(jitter_boxes(gt_boxes[gt_valid], 0.1), self.cfg.box_context, (H, W))
         guide = warped[gt_valid]
         drop = torch.rand(guide.shape[0], device=guide.device) < 0.2   # learn to cope w/o prior
         guide = guide * (~drop).float().view(-1, 1, 1, 1)
@@ -142,6 +149,25 @@ class DTN(nn.Module):
         return losses
 
     # ------------------------------------------------------------------------- inference
+    def decide(self, cur: torch.Tensor, prev: torch.Tensor, prev_masks: torch.Tensor,
+               sample: torch.Tensor | None = None, flow_out: dict | None = None) -> dict:
+        """The decision module's confidence C_i for ``B`` frame pairs (Sec. 3.2).
+
+        ``cur``/``prev`` ``(B, 3, H, W)``: I_i and I_{i-1}; ``prev_masks`` ``(N, H, W)`` the
+        objects' masks Y_{i-1}^k and ``sample`` ``(N,)`` their pair (default: all pair 0).
+        Runs the flow network (unless ``flow_out`` is given), warps the masks (the BP
+        input) and, with ``dm_features="conv6+warp"``, computes the warp statistics.
+        Returns ``{confidence (B,), flow, conv6, warped (N, 1, H, W), extra}``.
+        """
+        fout = flow_out if flow_out is not None else self.flow(cur, prev)
+        if sample is None:
+            sample = torch.zeros(prev_masks.shape[0], dtype=torch.long, device=cur.device)
+        warped = warp(prev_masks.float()[:, None], fout["flow"][sample])
+        extra = (warp_statistics(cur, prev, fout["flow"], prev_masks, warped, sample)
+                 if self.dm.extra else None)
+        return {"confidence": self.dm(fout["conv6"], extra), "flow": fout["flow"],
+                "conv6": fout["conv6"], "warped": warped, "extra": extra}
+
     @torch.no_grad()
     def first_frame(self, img: torch.Tensor, masks: torch.Tensor) -> dict:
         """Initialise the state from frame 1: features f(T_1^k) for Eq. 2, boxes, masks."""
@@ -165,11 +191,10 @@ class DTN(nn.Module):
         K = state["masks"].shape[0]
         with timer("backbone"):
             feats = self.backbone(img)
-        with timer("DM"):
-            fout = self.flow(img, state["img"])
-            conf = float(self.dm(fout["conv6"]).reshape(-1)[0])
+        with timer("DM"):     # flow network + mask warp (shared with BP) + DM head
+            dec = self.decide(img, state["img"], state["masks"])
+            warped, conf = dec["warped"], float(dec["confidence"].reshape(-1)[0])
         with timer("BP"):
-            warped = warp(state["masks"][:, None], fout["flow"].expand(K, -1, -1, -1))
             bp_boxes, bp_valid = mask_to_box(warped[:, 0])
         route = force or ("BP" if conf > theta else "BR")
         if route == "BP" and not bool(bp_valid.all()):
@@ -185,7 +210,7 @@ class DTN(nn.Module):
                 boxes, _ = crpn_mod.reidentify(self.crpn, feats, state["boxes"], state["first_feats"],
                                                state["prev_feats"], (H, W), mode=rpn)
         with timer("MRN"):
-            roi = clip_box(enlarge_box(boxes, self.cfg.box_context * 2, min_size=8), (H, W))
+            roi = roi_box(boxes, self.cfg.box_context, (H, W))
             logits = self.mrn(feats, roi, warped, torch.zeros(K, dtype=torch.long, device=img.device))
             probs = mrn_mod.paste_masks(torch.sigmoid(logits), roi, (H, W))
         ids = mrn_mod.merge_masks(probs)
@@ -283,11 +308,15 @@ class DTNSegmenter:
         state = self.model.first_frame(self._to_tensor(frames[0]), masks0)
         rng = np.random.default_rng(self.seed)
         out = [np.where(first_mask == VOID, 0, first_mask).astype(np.uint8)]
-        routes, confs = [], []
+        routes, confs, seconds = [], [], []
         for t in range(1, len(frames)):
             img = self._to_tensor(frames[t])
+            t0 = time.perf_counter()
             idm, state, info = self.model.step(img, state, self.theta_c, self._force(t, rng),
                                                self.rpn, self.use_dtn, timer)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            seconds.append(time.perf_counter() - t0)
             routes.append(info["route"])
             confs.append(round(info["confidence"], 4))
             full = F.interpolate(idm[None, None].float(), size=(H0, W0), mode="nearest")
@@ -296,4 +325,5 @@ class DTNSegmenter:
         return SegmentResult(np.stack(out), {
             "routes": routes, "confidence": confs,
             "br_fraction": sum(r == "BR" for r in routes) / n,
-            "component_seconds": timer.per_call(), "component_total": dict(timer.total)})
+            "component_seconds": timer.per_call(), "component_total": dict(timer.total),
+            "frame_seconds": seconds})

@@ -55,7 +55,7 @@ def _build(preset: Preset, guidance: bool = True) -> DTN:
 
 
 def _lr(preset, stage):
-    return {"flow": preset.train.lr, "pretrain": preset.train.pretrain_lr,
+    return {"flow": preset.train.flow_lr, "pretrain": preset.train.pretrain_lr,
             "finetune": preset.train.finetune_lr}[stage]
 
 
@@ -63,10 +63,14 @@ def run_stage(model: DTN, stage: str, preset: Preset, loader, iters: int, ckpt: 
               params=None, device=None, progress=True):
     """One training stage with its own optimizer; resumes from ``ckpt`` if partial."""
     model.stage = stage
-    if params is None:
-        params = (model.flow.parameters() if stage == "flow" else
-                  [p for n, p in model.named_parameters() if not n.startswith("flow.")])
-    opt = make_optimizer(params, preset.train.optimizer, _lr(preset, stage), preset.train.momentum)
+    lr = _lr(preset, stage)
+    if params is None and stage == "flow":
+        params = model.flow.parameters()
+    elif params is None:      # Eq. 5 jointly; the DM head with its own (higher) lr at CPU scale
+        rest = [p for n, p in model.named_parameters() if not n.startswith(("flow.", "dm."))]
+        params = [{"params": rest, "lr": lr},
+                  {"params": list(model.dm.parameters()), "lr": lr * preset.train.dm_lr_mult}]
+    opt = make_optimizer(params, preset.train.optimizer, lr, preset.train.momentum)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=preset.train.lr_step, gamma=0.1)
     step_fn = model.flow_step if stage == "flow" else model.training_step
     hist = fit(model, loader, iters=iters, optimizer=opt, scheduler=sched, step_fn=step_fn,
@@ -80,12 +84,14 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
               device=None, progress: bool = True) -> Path:
     """Train one DTN variant through its stages; return the final checkpoint path.
 
+    ``variant="flow"`` stops after stage 0 and returns the flow network's checkpoint.
+
     Every stage's checkpoint is cached in ``out_dir`` (default ``data/checkpoints``) and
     shared between variants (the flow network and the pre-trained weights), so each is
     trained once; a killed run resumes where its last checkpoint left it.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+    if variant not in VARIANTS + ("flow",):
+        raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS} (or 'flow')")
     preset = get_preset(preset) if isinstance(preset, str) else preset
     data_root = Path(data_root) if data_root else _default_data(preset)
     out_dir = Path(out_dir) if out_dir else checkpoint_dir()
@@ -104,6 +110,8 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
                   device=device, progress=progress)
 
     flow_path = stage_ckpt("flow", train_flow)
+    if variant == "flow":                      # stage 0 alone (the flow chapter uses it)
+        return flow_path
 
     def fresh(guidance=True):
         seed_everything(T.seed + 1)
@@ -120,7 +128,8 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
         m = fresh(guidance)
         if init is not None:
             m.load_state_dict(checkpoint.load(init)["model"])
-        params = m.dm.parameters() if dm_only else None
+        params = ([{"params": list(m.dm.parameters()), "lr": T.finetune_lr * T.dm_lr_mult}]
+                  if dm_only else None)
         iters = max(T.finetune_iters // 4, 1) if dm_only else T.finetune_iters
         run_stage(m, "finetune", preset, _loader(video, preset), iters, path, params=params,
                   device=device, progress=progress)

@@ -38,9 +38,12 @@ def to_device(batch, device):
     return batch
 
 
-def infinite(loader: Iterable):
-    """Loop over ``loader`` forever; datasets with ``set_epoch`` draw new samples each pass."""
-    epoch = 0
+def infinite(loader: Iterable, epoch: int = 0):
+    """Loop over ``loader`` forever; datasets with ``set_epoch`` draw new samples each pass.
+
+    ``epoch`` is where to start counting (a resumed run passes the epoch it stopped in, so
+    it draws new samples instead of replaying epoch 0's).
+    """
     while True:
         ds = getattr(loader, "dataset", None)
         if hasattr(ds, "set_epoch"):
@@ -73,7 +76,11 @@ class History:
 
 
 def make_optimizer(params, name: str, lr: float, momentum: float = 0.9, weight_decay: float = 0.0):
-    params = [p for p in params if p.requires_grad]
+    params = list(params)
+    if params and isinstance(params[0], dict):            # parameter groups (own lr each)
+        params = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in params]
+    else:
+        params = [p for p in params if p.requires_grad]
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
@@ -118,7 +125,11 @@ def fit(model: torch.nn.Module, loader: Iterable, *, iters: int, optimizer: torc
             "step": step, "history": history.state_dict(), "done": done, **(extra_state or {})})
 
     model.train()
-    batches = infinite(loader)
+    try:
+        first_epoch = start // max(len(loader), 1)
+    except TypeError:                      # an iterable without a length
+        first_epoch = 0
+    batches = infinite(loader, first_epoch)
     bar = tqdm(range(start, iters), desc=desc, disable=not progress, leave=False,
                mininterval=2.0)
     for step in bar:
