@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .baselines import FlowPropagation, RepeatFirstMask
 from .dtn import DTNSegmenter
@@ -158,8 +159,9 @@ def speed_model(timing_file=TIMING_FILE) -> dict:
 
     Frames per second at a BR fraction b is modelled as
     ``1 / (backbone + DM + BP + MRN + b BR)``: every frame pays for the backbone, the
-    flow + decision module, the warp (the MRN's guidance needs the warped mask on BR
-    frames too) and the MRN; a BR frame adds the re-identification.
+    "DM" (flow network + mask warp + decision head: the warp is shared with BP and the
+    MRN's guidance needs it on BR frames too), the BP boxes and the MRN; a BR frame adds
+    the re-identification.
     """
     t = json.loads(Path(timing_file).read_text())
     return t
@@ -168,3 +170,25 @@ def speed_model(timing_file=TIMING_FILE) -> dict:
 def fps_at(br_fraction: float, comp: dict) -> float:
     common = comp["backbone"] + comp["DM"] + comp["BP"] + comp["MRN"]
     return 1.0 / (common + br_fraction * comp["BR"])
+
+
+# ------------------------------------------------------------------ `python -m vos_lib prepare`
+# its two halves, each run in its own process with one torch thread (on a small CPU two
+# single-threaded jobs finish sooner than one job with two threads); every step is cached
+# and locked, so the jobs wait for each other's checkpoints instead of training them twice
+PREPARE_JOBS = (
+    (("full", "no_finetune"), ("table3", "baselines")),
+    (("no_pretrain", "no_guidance"), ("fig6",)),
+)
+
+
+def prepare_job(job: int, quiet: bool = True) -> None:
+    """Train the variants of ``PREPARE_JOBS[job]``, then run its cached experiments."""
+    torch.set_num_threads(1)
+    variants, exps = PREPARE_JOBS[job]
+    for v in variants:
+        train_dtn("cpu", variant=v, progress=not quiet)
+        print(f"checkpoint ready: {v}", flush=True)
+    for e in exps:
+        globals()[e]()
+        print(f"experiment ready: {e}", flush=True)
