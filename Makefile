@@ -23,8 +23,9 @@ setup: $(STAMP)
 demo: setup
 	$(PY) -m vos_lib demo
 
-## make test: unit tests, every notebook (nbval), the book build
-test: setup test-unit test-notebooks book-check
+## make test: unit tests, the shared checkpoints/results (trained once, cached in data/),
+## every notebook (nbval), the book build
+test: setup test-unit prepare test-notebooks book-check
 
 test-unit: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider
