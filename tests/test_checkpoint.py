@@ -104,3 +104,23 @@ def test_partial_saves_never_look_finished(tmp_path):
         progress=False)
     assert seen[7] == (False, True)          # after the save at step 5: partial only
     assert ck.is_file() and not (tmp_path / "q.pt.partial").exists()
+
+
+def test_resume_continues_with_the_batches_not_yet_seen(tmp_path):
+    data = [torch.full((2,), float(i)) for i in range(7)]     # a 7-batch "loader"
+    seen = []
+
+    def go(iters):
+        seed_everything(0)
+        m = Quad()
+
+        def step(batch):
+            seen.append(int(batch[0]))
+            return m.training_step(batch)
+
+        fit(m, data, iters=iters, optimizer=torch.optim.SGD(m.parameters(), lr=0.1), step_fn=step,
+            ckpt_path=tmp_path / "r.pt", progress=False)
+
+    go(4)                 # stops after 4 batches
+    go(10)                # resumed: batches 4, 5, 6, then the next epoch
+    assert seen == [0, 1, 2, 3, 4, 5, 6, 0, 1, 2]

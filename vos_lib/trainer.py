@@ -6,6 +6,7 @@ a loss history, periodic atomic checkpoints and resume from them.
 """
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,17 +39,19 @@ def to_device(batch, device):
     return batch
 
 
-def infinite(loader: Iterable, epoch: int = 0):
+def infinite(loader: Iterable, epoch: int = 0, skip: int = 0):
     """Loop over ``loader`` forever; datasets with ``set_epoch`` draw new samples each pass.
 
-    ``epoch`` is where to start counting (a resumed run passes the epoch it stopped in, so
-    it draws new samples instead of replaying epoch 0's).
+    A resumed run starts at the ``epoch`` it stopped in and ``skip``s the batches of that
+    epoch it had already used (they are drawn again, not trained on), so it continues with
+    new batches instead of replaying old ones.
     """
     while True:
         ds = getattr(loader, "dataset", None)
         if hasattr(ds, "set_epoch"):
             ds.set_epoch(epoch)
-        yield from loader
+        yield from itertools.islice(loader, skip, None)
+        skip = 0
         epoch += 1
 
 
@@ -126,10 +129,10 @@ def fit(model: torch.nn.Module, loader: Iterable, *, iters: int, optimizer: torc
 
     model.train()
     try:
-        first_epoch = start // max(len(loader), 1)
+        first_epoch, skip = divmod(start, max(len(loader), 1))
     except TypeError:                      # an iterable without a length
-        first_epoch = 0
-    batches = infinite(loader, first_epoch)
+        first_epoch, skip = 0, 0
+    batches = infinite(loader, first_epoch, skip)
     bar = tqdm(range(start, iters), desc=desc, disable=not progress, leave=False,
                mininterval=2.0)
     for step in bar:
