@@ -32,7 +32,7 @@ test-unit: setup
 
 ## make prepare: the synthetic data, every DTN checkpoint and cached experiment (DTN chapters)
 prepare: setup
-	$(PY) -m vos_lib prepare
+	$(PY) -m vos_lib prepare --quiet
 
 test-notebooks: setup
 	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider book/ --ignore=book/drafts

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .io import VOID
-from .segment import SegmentResult
+from .segmenter import SegmentResult
 
 
 class RepeatFirstMask:
@@ -38,7 +38,7 @@ class FlowPropagation:
         import torch
         import torch.nn.functional as F
         from .flow import warp
-        from .segment import from_consecutive, to_consecutive
+        from .segmenter import from_consecutive, to_consecutive
 
         H0, W0 = first_mask.shape
         cons, ids = to_consecutive(first_mask)

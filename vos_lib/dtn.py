@@ -35,7 +35,7 @@ from .config import DTNConfig
 from .decision import build_decision, confidence_target, dm_loss, warp_statistics
 from .flow import build_flow, multiscale_epe_loss, warp
 from .io import VOID
-from .segment import SegmentResult, to_consecutive, from_consecutive
+from .segmenter import SegmentResult, from_consecutive, to_consecutive
 
 LEVELS = ("res2", "res3", "res4", "res5")
 

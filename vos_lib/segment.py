@@ -10,28 +10,17 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
 from .io import VOID, DataFormatError, overlay, read_frame, read_mask, write_mask
+from .segmenter import (SegmentResult, Segmenter, from_consecutive, object_ids,  # noqa: F401
+                        to_consecutive)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-
-
-@dataclass
-class SegmentResult:
-    masks: np.ndarray                   # (T, H, W) uint8 ids, original ids of the first mask
-    info: dict = field(default_factory=dict)  # per-frame routes, timings, ... (JSON-able)
-
-
-class Segmenter(Protocol):
-    name: str
-
-    def segment(self, frames: Sequence[np.ndarray], first_mask: np.ndarray) -> SegmentResult: ...
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -60,29 +49,6 @@ def load_inputs(frames_dir, mask_path) -> tuple[list[Path], list[np.ndarray], np
     if not object_ids(mask):
         raise DataFormatError(f"{mask_path}: first-frame mask is empty (no object ids besides 0/255)")
     return paths, frames, mask
-
-
-def object_ids(mask: np.ndarray) -> list[int]:
-    return [int(i) for i in np.unique(mask) if i not in (0, VOID)]
-
-
-def to_consecutive(mask: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Map object ids to 1..K (void -> 0); return the mapped mask and the original ids."""
-    ids = object_ids(mask)
-    lut = np.zeros(256, np.uint8)
-    for k, i in enumerate(ids, 1):
-        lut[i] = k
-    return lut[mask], ids
-
-
-def from_consecutive(mask: np.ndarray, ids: list[int]) -> np.ndarray:
-    lut = np.zeros(256, np.uint8)
-    lut[1:len(ids) + 1] = ids
-    out = lut[mask]
-    unknown = set(np.unique(mask).tolist()) - set(range(len(ids) + 1))
-    if unknown:
-        raise ValueError(f"segmenter produced unknown object ids {sorted(unknown)}")
-    return out
 
 
 # ----------------------------------------------------------------------------- outputs
