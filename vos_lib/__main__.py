@@ -74,7 +74,7 @@ def _prepare(a):
     from .synthetic import ensure_dataset
     from .train import train_dtn
     from . import experiments
-    ensure_dataset(cfg=cpu().data)
+    ensure_dataset(cfg=cpu().data, progress=not a.quiet)
     train_dtn("cpu", variant="flow", progress=not a.quiet)       # every variant needs it
     print("checkpoint ready: flow", flush=True)
     if a.jobs > 1:
