@@ -67,31 +67,12 @@ def _demo(a):
 
 def _prepare(a):
     """Generate the data, train every checkpoint the notebooks share, run the cached
-    experiments (Table 3, Fig. 6, baselines).  Everything is cached under data/ and
-    locked, so a second run (or a notebook running beside it) only loads the results."""
-    import multiprocessing as mp
-    from .config import cpu
-    from .synthetic import ensure_dataset
-    from .train import train_dtn
+    experiments (Table 3, Fig. 6, baselines); see :func:`vos_lib.experiments.prepare`."""
     from . import experiments
-    ensure_dataset(cfg=cpu().data, progress=not a.quiet)
-    train_dtn("cpu", variant="flow", progress=not a.quiet)       # every variant needs it
-    print("checkpoint ready: flow", flush=True)
-    if a.jobs > 1:
-        ctx = mp.get_context("spawn")
-        procs = [ctx.Process(target=experiments.prepare_job, args=(j, a.quiet))
-                 for j in range(len(experiments.PREPARE_JOBS))]
-        for pr in procs:
-            pr.start()
-        for pr in procs:
-            pr.join()
-        bad = [pr.exitcode for pr in procs if pr.exitcode != 0]
-        if bad:
-            sys.exit(f"error: a prepare job failed (exit codes {bad}); rerun to resume")
-    else:
-        for j in range(len(experiments.PREPARE_JOBS)):
-            experiments.prepare_job(j, a.quiet)
-    results = {**experiments.baselines(), **experiments.table3()}     # all cached by now
+    try:
+        results = experiments.prepare(jobs=a.jobs, quiet=a.quiet)
+    except RuntimeError as e:
+        sys.exit(f"error: {e}")
     for name, r in results.items():
         print(f"{name:<24} J&F {r['global']['J&F-Mean']:.3f}  BR {r['br_fraction']:.0%}")
 

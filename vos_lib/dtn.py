@@ -118,9 +118,9 @@ class DTN(nn.Module):
                 sel = sample == b
                 target[b] = confidence_target(bp_boxes[sel] * bp_valid[sel, None],
                                               gt_boxes[sel], gt_valid[sel])
-            extra = (warp_statistics(cur, prev, flow, prev_m, warped, sample)
-                     if self.dm.extra else None)
-            losses["dm"] = dm_loss(self.dm(fout["conv6"], extra), target)
+            # C_i exactly as at inference (here flow is the network's own, fout["flow"])
+            conf = self.decide(cur, prev, prev_m, sample, flow_out=fout, warped=warped)["confidence"]
+            losses["dm"] = dm_loss(conf, target)
 
         feats = self.backbone(cur)
         # conditional RPN: anchors around the previous box, regress the current one
@@ -150,19 +150,22 @@ class DTN(nn.Module):
 
     # ------------------------------------------------------------------------- inference
     def decide(self, cur: torch.Tensor, prev: torch.Tensor, prev_masks: torch.Tensor,
-               sample: torch.Tensor | None = None, flow_out: dict | None = None) -> dict:
+               sample: torch.Tensor | None = None, flow_out: dict | None = None,
+               warped: torch.Tensor | None = None) -> dict:
         """The decision module's confidence C_i for ``B`` frame pairs (Sec. 3.2).
 
         ``cur``/``prev`` ``(B, 3, H, W)``: I_i and I_{i-1}; ``prev_masks`` ``(N, H, W)`` the
         objects' masks Y_{i-1}^k and ``sample`` ``(N,)`` their pair (default: all pair 0).
         Runs the flow network (unless ``flow_out`` is given), warps the masks (the BP
-        input) and, with ``dm_features="conv6+warp"``, computes the warp statistics.
+        input; unless ``warped`` is given) and, with ``dm_features="conv6+warp"``, computes
+        the warp statistics.
         Returns ``{confidence (B,), flow, conv6, warped (N, 1, H, W), extra}``.
         """
         fout = flow_out if flow_out is not None else self.flow(cur, prev)
         if sample is None:
             sample = torch.zeros(prev_masks.shape[0], dtype=torch.long, device=cur.device)
-        warped = warp(prev_masks.float()[:, None], fout["flow"][sample])
+        if warped is None:
+            warped = warp(prev_masks.float()[:, None], fout["flow"][sample])
         extra = (warp_statistics(cur, prev, fout["flow"], prev_masks, warped, sample)
                  if self.dm.extra else None)
         return {"confidence": self.dm(fout["conv6"], extra), "flow": fout["flow"],

@@ -173,12 +173,13 @@ def fps_at(br_fraction: float, comp: dict) -> float:
 
 
 # ------------------------------------------------------------------ `python -m vos_lib prepare`
-# its two halves, each run in its own process with one torch thread (on a small CPU two
-# single-threaded jobs finish sooner than one job with two threads); every step is cached
-# and locked, so the jobs wait for each other's checkpoints instead of training them twice
+# after the flow stage, two halves, each in its own process with one torch thread (on a
+# small CPU two single-threaded jobs finish sooner than one job with two threads); every
+# step is cached and locked, so the jobs wait for each other's checkpoints instead of
+# training them twice
 PREPARE_JOBS = (
-    (("full", "no_finetune"), ("table3", "baselines")),
-    (("no_pretrain", "no_guidance"), ("fig6",)),
+    (("full", "no_finetune"), (table3, baselines)),
+    (("no_pretrain", "no_guidance"), (fig6,)),
 )
 
 
@@ -190,5 +191,33 @@ def prepare_job(job: int, quiet: bool = True) -> None:
         train_dtn("cpu", variant=v, progress=not quiet)
         print(f"checkpoint ready: {v}", flush=True)
     for e in exps:
-        globals()[e]()
-        print(f"experiment ready: {e}", flush=True)
+        e()
+        print(f"experiment ready: {e.__name__}", flush=True)
+
+
+def prepare(jobs: int = 2, quiet: bool = True) -> dict:
+    """The synthetic data, every DTN checkpoint and every cached experiment the book uses.
+
+    Returns the baselines and Table 3 rows.  Safe to rerun (it only loads what exists) and
+    to run beside a notebook (locks).
+    """
+    import multiprocessing as mp
+    from .config import cpu
+    from .synthetic import ensure_dataset
+    ensure_dataset(cfg=cpu().data, progress=not quiet)
+    train_dtn("cpu", variant="flow", progress=not quiet)       # every variant needs it
+    print("checkpoint ready: flow", flush=True)
+    if jobs > 1:
+        ctx = mp.get_context("spawn")
+        procs = [ctx.Process(target=prepare_job, args=(j, quiet)) for j in range(len(PREPARE_JOBS))]
+        for pr in procs:
+            pr.start()
+        for pr in procs:
+            pr.join()
+        bad = [pr.exitcode for pr in procs if pr.exitcode != 0]
+        if bad:
+            raise RuntimeError(f"a prepare job failed (exit codes {bad}); rerun to resume")
+    else:
+        for j in range(len(PREPARE_JOBS)):
+            prepare_job(j, quiet)
+    return {**baselines(), **table3()}                         # all cached by now

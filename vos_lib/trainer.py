@@ -157,6 +157,6 @@ def fit(model: torch.nn.Module, loader: Iterable, *, iters: int, optimizer: torc
         if (step + 1) % ckpt_every == 0 and step + 1 < iters:
             _save(step + 1, False)
     _save(iters, True)
-    if partial.is_file() if partial is not None else False:
+    if partial is not None and partial.is_file():
         partial.unlink()
     return history
