@@ -1,0 +1,472 @@
+"""Time DTN training steps and inference on a CUDA GPU with mixed precision (AMP).
+
+For each preset of ``vos_lib.config`` (``cpu``: small ResNet-18 + FlowNet-S at 96x160;
+``paper``: ResNet-50 + RAFT-small, M = 112, 256 channels at 480x864) this measures, with
+RANDOM weights (nothing is trained or loaded; the paper preset's ImageNet / RAFT weights
+are not fetched, see ``--pretrained``):
+
+1. training: milliseconds per optimisation step of ``DTN.training_step`` (Eq. 5 losses)
+   in both stages (``model.stage = "pretrain"`` on ``StaticPairDataset`` triples,
+   ``"finetune"`` on ``VideoClipDataset`` triples), exactly as ``vos_lib.trainer.fit``
+   steps: forward under ``torch.autocast(float16)``, ``GradScaler`` backward, gradient
+   clipping at 10, optimizer step (the preset's optimizer and parameter groups).  Batches
+   (``preset.train.batch_size`` at ``preset.dtn.input_size``) are made by the library's
+   own datasets from a tiny generated synthetic dataset, collated by a ``DataLoader`` and
+   put on the GPU before timing, so data loading is not in the step time.  After warm-up
+   steps, ``--steps`` steps are timed one by one (``torch.cuda.synchronize``); reported:
+   median / mean ms per step and peak GPU memory (``torch.cuda.max_memory_allocated``).
+2. inference: ``DTNSegmenter(model, device="cuda")`` over generated val videos at the
+   preset's data size (96x160 and 480x854), in fp32 and inside
+   ``torch.autocast("cuda", float16)``, with the decision module (``policy="dm"``,
+   theta_c = 0.83) and with both streams forced (``"bp"``, ``"br"``; with random weights
+   the DM's routing means nothing, forcing measures both streams).  Reported: per-frame
+   median / mean ms and fps, Table 4's per-component seconds (backbone, DM, BP, BR per BR
+   frame, MRN), median BP-frame and BR-frame times and peak GPU memory.
+
+The JSON also holds the paper's numbers (DTN Table 4: one NVIDIA 1080Ti, FlowNet2-S)
+for comparison.  Each measurement is guarded: an error (e.g. a dtype error under
+autocast) is recorded in the JSON, and a failed AMP training step is retried in fp32.
+
+Run::
+
+    python benchmarks/bench_gpu.py                    # full run on CUDA (~1 min on an H100)
+    python benchmarks/bench_gpu.py --smoke            # tiny; runs on CPU too (tests the script)
+    python benchmarks/bench_gpu.py --out-dir DIR      # JSON goes to DIR/gpu_<gpu>.json
+
+Without ``--out-dir`` the JSON goes to ``$OUT`` if that is set, else to
+``benchmarks/results/`` (a smoke run without either writes to a temporary folder).
+Generated data goes to ``--data-dir`` (default: a temporary folder, removed at the end).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import tempfile
+import time
+import traceback
+import warnings
+from contextlib import nullcontext
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from vos_lib.config import SyntheticConfig, get_preset
+from vos_lib.data import DAVIS, StaticPairDataset, VideoClipDataset
+from vos_lib.dtn import DTN, DTNSegmenter
+from vos_lib.synthetic import ensure_dataset
+from vos_lib.trainer import make_optimizer, seed_everything, to_device
+
+RESULTS = Path(__file__).resolve().parent / "results"
+COMPONENTS = ("backbone", "DM", "BP", "BR", "MRN")
+# DTN (Zhang et al., ICCV 2019), Table 4 (DAVIS 2016, one NVIDIA 1080Ti) and Sec. 4.2
+PAPER = {
+    "source": "DTN, Zhang et al., ICCV 2019: Table 4 and Sec. 4.2 ('14 fps')",
+    "gpu": "NVIDIA GeForce GTX 1080 Ti", "flow": "FlowNet2-S", "backbone": "resnet50",
+    "component_seconds": {"backbone": 0.021, "DM": 0.003, "BP": 0.003, "BR": 0.071, "MRN": 0.015},
+    "fps": 14.0, "theta_c": 0.83,
+    # sums of Table 4 (our reading; the paper gives no per-route frame times)
+    "bp_frame_seconds_sum": 0.042, "br_frame_seconds_sum": 0.110,
+}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _clean(text: str) -> str:
+    """One line, no machine paths (for error and warning messages stored in the JSON)."""
+    text = re.sub(r"(?:[A-Za-z]:)?(?:/[\w.@+\-]+){2,}/?", "<path>", str(text))
+    return " ".join(text.split())[:400]
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _reset_peak(device):
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _peak_mib(device):
+    return round(torch.cuda.max_memory_allocated() / 2**20, 1) if device.type == "cuda" else None
+
+
+def _ms_stats(seconds) -> dict:
+    ms = [s * 1000 for s in seconds]
+    if not ms:
+        return {"ms_median": None, "ms_mean": None}
+    return {"ms_median": round(statistics.median(ms), 3), "ms_mean": round(statistics.fmean(ms), 3),
+            "ms_min": round(min(ms), 3), "ms_max": round(max(ms), 3)}
+
+
+def _error(e: BaseException) -> str:
+    """``Type: message [at file:line in function]`` (innermost frame and innermost vos_lib
+    frame, file names only); the full traceback goes to stderr."""
+    traceback.print_exc()
+    frames = traceback.extract_tb(e.__traceback__)
+    lib = [f for f in frames if "vos_lib" in f.filename]
+    where = list(dict.fromkeys(f"{Path(f.filename).name}:{f.lineno} in {f.name}"
+                               for f in frames[-1:] + lib[-1:]))
+    return _clean(f"{type(e).__name__}: {e}") + (f" [at {'; '.join(where)}]" if where else "")
+
+
+# ------------------------------------------------------------------------ setup, data
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny run (2 steps, 1 short video, small paper-preset input); CPU works")
+    ap.add_argument("--presets", default="cpu,paper")
+    ap.add_argument("--steps", type=int, default=None, help="timed training steps (20; smoke 2)")
+    ap.add_argument("--warmup", type=int, default=None, help="warm-up steps (5; smoke 1)")
+    ap.add_argument("--videos", type=int, default=None, help="val videos timed (3; smoke 1)")
+    ap.add_argument("--frames", type=int, default=None, help="frames per video (12; smoke 4)")
+    ap.add_argument("--device", default=None, help="cuda (default when present) or cpu")
+    ap.add_argument("--no-amp", action="store_true", help="fp32 training (inference does both)")
+    ap.add_argument("--pretrained", action="store_true",
+                    help="keep the preset's pretrained flag (tries to download weights; "
+                         "offline it warns and keeps random init)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (smoke: 1)")
+    ap.add_argument("--workers", type=int, default=None, help="data generation processes")
+    ap.add_argument("--data-dir", default=None, help="generated data (kept; default: temp)")
+    ap.add_argument("--out-dir", default=None, help="where gpu_<gpu>.json goes")
+    a = ap.parse_args(argv)
+    d = (2, 1, 1, 4) if a.smoke else (20, 5, 3, 12)
+    a.steps = d[0] if a.steps is None else a.steps
+    a.warmup = d[1] if a.warmup is None else a.warmup
+    a.videos = d[2] if a.videos is None else a.videos
+    a.frames = d[3] if a.frames is None else a.frames
+    return a
+
+
+def make_preset(name: str, args):
+    """The preset, with random weights unless ``--pretrained``; smaller sizes in smoke mode."""
+    p = get_preset(name)
+    dtn = p.dtn if args.pretrained else replace(p.dtn, pretrained=False)
+    data = p.data
+    if args.smoke:       # same architecture, small frames: 96x160 data, <= 128x224 input
+        data = replace(data, height=96, width=160)
+        h, w = dtn.input_size
+        dtn = replace(dtn, input_size=(min(h, 128), min(w, 224)))
+    return replace(p, dtn=dtn, data=data)
+
+
+def make_data(preset, data_dir: Path, args) -> tuple[Path, float]:
+    """A tiny synthetic DAVIS-format dataset at the preset's data size (2 train videos)."""
+    cfg = SyntheticConfig(height=preset.data.height, width=preset.data.width, n_train=2,
+                          n_val=max(args.videos, 2), n_frames=max(args.frames, 6), seed=0)
+    root = data_dir / f"synthetic-{cfg.height}x{cfg.width}-{cfg.n_frames}f"
+    workers = args.workers or (1 if args.smoke else min(8, os.cpu_count() or 1))
+    t0 = time.perf_counter()
+    ensure_dataset(root, cfg, progress=False, workers=workers)
+    return root, time.perf_counter() - t0
+
+
+def train_batches(preset, root: Path, stage: str, n: int, device) -> tuple[list, float]:
+    """``n`` collated batches on ``device`` from the datasets training uses for ``stage``
+    (as ``vos_lib.train._datasets`` / ``_loader`` build them); also seconds per batch."""
+    size, seed = tuple(preset.dtn.input_size), preset.train.seed
+    train = DAVIS(root, year="2017", split="train")
+    ds = (StaticPairDataset(train, size=size, seed=seed) if stage == "pretrain" else
+          VideoClipDataset(train, size=size, max_skip=2, augment=True, seed=seed))
+    loader = DataLoader(ds, batch_size=preset.train.batch_size, shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(seed), num_workers=0)
+    out, t0 = [], time.perf_counter()
+    for batch in loader:
+        out.append(to_device(batch, device))
+        if len(out) == n:
+            break
+    return out, (time.perf_counter() - t0) / max(len(out), 1)
+
+
+def build_model(preset, device) -> tuple[DTN, list]:
+    """A randomly initialised DTN (seeded); warnings (offline weights) are kept, not raised."""
+    seed_everything(preset.train.seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = DTN(preset.dtn).to(device)
+    msgs = sorted({_clean(w.message) for w in caught})
+    return model, msgs
+
+
+def val_videos(root: Path, n: int, frames: int) -> list:
+    davis = DAVIS(root, year="2017", split="val")
+    out = []
+    for s in davis.sequences[:n]:
+        seq = davis.load_sequence(s, load_flows=False)
+        out.append((list(seq.frames[:frames]), seq.masks[0]))
+    return out
+
+
+# ---------------------------------------------------------------------------- training
+def _optimizer(model: DTN, preset, stage: str):
+    """The optimizer ``vos_lib.train.run_stage`` makes: the flow net frozen, the DM its own lr."""
+    T = preset.train
+    lr = T.pretrain_lr if stage == "pretrain" else T.finetune_lr
+    rest = [p for n, p in model.named_parameters() if not n.startswith(("flow.", "dm."))]
+    groups = [{"params": rest, "lr": lr},
+              {"params": list(model.dm.parameters()), "lr": lr * T.dm_lr_mult}]
+    return make_optimizer(groups, T.optimizer, lr, T.momentum)
+
+
+def time_training(preset, stage: str, batches: list, device, amp: bool, args) -> dict:
+    """Warm up, then time ``args.steps`` steps of fit's inner loop one by one."""
+    model, _ = build_model(preset, device)
+    model.stage = stage
+    model.train()
+    opt = _optimizer(model, preset, stage)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    _reset_peak(device)
+    times, skipped, losses = [], 0, {}
+    for i in range(args.warmup + args.steps):
+        batch = batches[i % len(batches)]
+        scale = scaler.get_scale() if amp else 1.0
+        _sync(device)
+        t0 = time.perf_counter()
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
+            losses = model.training_step(batch)
+        total = sum(losses.values())
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(total).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        scaler.step(opt)
+        scaler.update()
+        _sync(device)
+        if i >= args.warmup:
+            times.append(time.perf_counter() - t0)
+            skipped += int(amp and scaler.get_scale() < scale)   # inf/nan grads: step skipped
+    last = {k: float(v.detach()) for k, v in losses.items()}
+    n_obj = [int(b["n_objects"].sum()) for b in batches]
+    res = {"stage": stage, "amp": amp, "warmup": args.warmup, "steps": len(times),
+           **_ms_stats(times), "peak_mem_mib": _peak_mib(device),
+           "distinct_batches": len(batches), "objects_per_batch_mean": float(np.mean(n_obj)),
+           "amp_skipped_steps": skipped, "last_losses": last,
+           "losses_finite": all(np.isfinite(v) for v in last.values())}
+    del model, opt
+    return res
+
+
+def bench_training(preset, root: Path, device, amp: bool, args) -> dict:
+    """Both stages; a failing AMP run is recorded and retried in fp32."""
+    out = {}
+    for stage in ("finetune", "pretrain"):
+        try:
+            batches, data_s = train_batches(preset, root, stage, 6, device)
+        except Exception as e:                                   # noqa: BLE001
+            out[stage] = {"error": "batches: " + _error(e)}
+            continue
+        res, err = None, None
+        for use_amp in ((amp, False) if amp else (False,)):
+            try:
+                res = time_training(preset, stage, batches, device, use_amp, args)
+                break
+            except Exception as e:                               # noqa: BLE001
+                err = (err + " | " if err else "") + f"amp={use_amp}: " + _error(e)
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+        res = res or {"stage": stage}
+        if err:
+            res["error"] = err
+        res["data_ms_per_batch_cpu"] = round(data_s * 1000, 1)
+        out[stage] = res
+        del batches
+    return out
+
+
+# --------------------------------------------------------------------------- inference
+def run_segmenter(model: DTN, device, videos: list, policy: str, amp: bool) -> dict:
+    """One pass of ``DTNSegmenter`` over ``videos``; per-frame and per-component times."""
+    seg = DTNSegmenter(model, device=device, policy=policy)
+    ctx = (lambda: torch.autocast("cuda", dtype=torch.float16)) if amp else nullcontext
+    frame_s, by_route, totals, calls, wall, n = [], {"BP": [], "BR": []}, {}, {}, 0.0, 0
+    _reset_peak(device)
+    for frames, first in videos:
+        _sync(device)
+        t0 = time.perf_counter()
+        with ctx():
+            r = seg.segment(frames, first)
+        _sync(device)
+        wall += time.perf_counter() - t0
+        n += len(frames) - 1
+        info = r.info
+        frame_s += info["frame_seconds"]
+        for route, s in zip(info["routes"], info["frame_seconds"]):
+            by_route.setdefault(route, []).append(s)
+        for k, tot in info["component_total"].items():
+            totals[k] = totals.get(k, 0.0) + tot
+            per = info["component_seconds"][k]
+            calls[k] = calls.get(k, 0) + (round(tot / per) if per > 0 else 0)
+    comp = {k: round(totals[k] / calls[k], 6) for k in COMPONENTS if calls.get(k)}
+    st = _ms_stats(frame_s)
+    return {"policy": policy, "amp": amp, "videos": len(videos), "frames": n,
+            "ms_per_frame_median": st["ms_median"], "ms_per_frame_mean": st["ms_mean"],
+            "fps_from_median": round(1000 / st["ms_median"], 2) if st["ms_median"] else None,
+            "fps_wall": round(n / wall, 2) if wall else None,
+            "routes": {k: len(v) for k, v in by_route.items()},
+            "bp_frame_ms_median": _ms_stats(by_route["BP"])["ms_median"],
+            "br_frame_ms_median": _ms_stats(by_route["BR"])["ms_median"],
+            "component_seconds": comp, "component_calls": {k: calls[k] for k in comp},
+            "peak_mem_mib": _peak_mib(device)}
+
+
+def bench_inference(preset, root: Path, device, args) -> dict:
+    """fp32 and (on CUDA) AMP, each with policies dm / bp / br; errors are recorded."""
+    videos = val_videos(root, args.videos, args.frames)
+    model, _ = build_model(preset, device)
+    model.eval()
+    precisions = ("fp32", "amp") if device.type == "cuda" else ("fp32",)
+    out = {}
+    for prec in precisions:
+        amp = prec == "amp"
+        out[prec] = {}
+        try:         # warm-up: both streams, a few frames
+            for pol in ("br", "bp"):
+                run_segmenter(model, device, [(videos[0][0][:4], videos[0][1])], pol, amp)
+        except Exception as e:                                   # noqa: BLE001
+            out[prec]["error"] = "warm-up: " + _error(e)
+            continue
+        for pol in ("dm", "bp", "br"):
+            try:
+                out[prec][pol] = run_segmenter(model, device, videos, pol, amp)
+            except Exception as e:                               # noqa: BLE001
+                out[prec][pol] = {"policy": pol, "amp": amp, "error": _error(e)}
+    del model
+    return out
+
+
+# -------------------------------------------------------------------------------- main
+def bench_preset(name: str, data_dir: Path, device, amp: bool, args) -> dict:
+    preset = make_preset(name, args)
+    root, gen_s = make_data(preset, data_dir, args)
+    model, msgs = build_model(preset, device)
+    n_params = sum(p.numel() for p in model.parameters())
+    del model
+    d = preset.dtn
+    res = {"preset": name, "data_size": [preset.data.height, preset.data.width],
+           "input_size": list(d.input_size), "batch_size": preset.train.batch_size,
+           "backbone": d.backbone, "backbone_blocks": d.backbone_blocks, "flow": d.flow,
+           "mrn_M": d.mrn_M, "mrn_channels": d.mrn_channels, "dm_features": d.dm_features,
+           "theta_c": d.theta_c, "optimizer": preset.train.optimizer,
+           "pretrained_in_preset": get_preset(name).dtn.pretrained,
+           "pretrained_requested": d.pretrained, "params_millions": round(n_params / 1e6, 2),
+           "build_warnings": msgs, "data_generation_seconds": round(gen_s, 1),
+           "train_videos": 2, "val_videos_timed": args.videos, "frames_per_video": args.frames}
+    print(f"[{name}] data {gen_s:.1f}s, {n_params / 1e6:.1f}M params; training ...", flush=True)
+    res["train"] = bench_training(preset, root, device, amp, args)
+    print(f"[{name}] inference ...", flush=True)
+    try:
+        res["inference"] = bench_inference(preset, root, device, args)
+    except Exception as e:                                       # noqa: BLE001
+        res["inference"] = {"error": _error(e)}
+    return res
+
+
+def environment(device, amp: bool) -> dict:
+    import torchvision
+    env = {"device_type": device.type, "torch": torch.__version__,
+           "torchvision": torchvision.__version__, "python": platform.python_version(),
+           "cpu_threads": torch.get_num_threads(), "amp_train": amp,
+           "amp_dtype": "float16", "gpu": None}
+    if device.type == "cuda":
+        env.update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda,
+                   capability=".".join(map(str, torch.cuda.get_device_capability(device))),
+                   cudnn=torch.backends.cudnn.version(),
+                   cudnn_benchmark=torch.backends.cudnn.benchmark,
+                   tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+                   tf32_cudnn=torch.backends.cudnn.allow_tf32)
+    return env
+
+
+def output_path(args, env: dict) -> Path:
+    gpu = env["gpu"] or "cpu"
+    tag = re.sub(r"[^a-z0-9]+", "-", gpu.lower().replace("nvidia", "").replace("geforce", ""))
+    tag = (tag.strip("-").split("-")[0] or "gpu") + ("-smoke" if args.smoke else "")
+    folder = args.out_dir or os.environ.get("OUT") or (
+        tempfile.mkdtemp(prefix="bench_gpu_out_") if args.smoke else RESULTS)
+    return Path(folder) / f"gpu_{tag}.json"
+
+
+def _fmt(v, nd=1):
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def print_table(out: dict) -> None:
+    env = out["environment"]
+    print(f"\nDTN on {env['gpu'] or 'CPU'} (torch {env['torch']}), random weights")
+    print(f"{'preset':<7}{'train stage':<12}{'amp':<6}{'ms/step med':>12}{'mean':>9}{'peak MiB':>10}")
+    for name, p in out["presets"].items():
+        if "error" in p:
+            print(f"{name:<7}ERROR {p['error'][:110]}")
+        for stage, t in p.get("train", {}).items():
+            print(f"{name:<7}{stage:<12}{str(t.get('amp', '-')):<6}{_fmt(t.get('ms_median')):>12}"
+                  f"{_fmt(t.get('ms_mean')):>9}{_fmt(t.get('peak_mem_mib'), 0):>10}"
+                  + (f"   ERROR {t['error'][:90]}" if "error" in t else ""))
+    print(f"\n{'preset':<7}{'prec':<6}{'policy':<7}{'ms/frame':>9}{'fps':>7}"
+          + "".join(f"{c:>9}" for c in COMPONENTS) + "   (component ms; BR per BR frame)")
+    for name, p in out["presets"].items():
+        for prec, runs in p.get("inference", {}).items():
+            if not isinstance(runs, dict) or "error" in runs:
+                print(f"{name:<7}{prec:<6}ERROR {str(runs.get('error', runs))[:100]}")
+                continue
+            for pol, r in runs.items():
+                if "error" in r:
+                    print(f"{name:<7}{prec:<6}{pol:<7}ERROR {r['error'][:100]}")
+                    continue
+                c = r["component_seconds"]
+                print(f"{name:<7}{prec:<6}{pol:<7}{_fmt(r['ms_per_frame_median']):>9}"
+                      f"{_fmt(r['fps_from_median']):>7}"
+                      + "".join(f"{_fmt(c[k] * 1000 if k in c else None):>9}" for k in COMPONENTS)
+                      + f"   routes {r['routes']}")
+    pc = PAPER["component_seconds"]
+    print(f"{'paper':<7}{'1080Ti':<13}{1000 / PAPER['fps']:>9.1f}{PAPER['fps']:>7.1f}"
+          + "".join(f"{pc[k] * 1000:>9.1f}" for k in COMPONENTS) + "   (Table 4, theta_c 0.83)")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    want = args.device or ("cuda" if torch.cuda.is_available() and not args.smoke else "cpu")
+    device = torch.device(want)
+    if args.threads or args.smoke:
+        torch.set_num_threads(args.threads or 1)
+    amp = device.type == "cuda" and not args.no_amp
+    tmp = None if args.data_dir else tempfile.mkdtemp(prefix="bench_gpu_data_")
+    data_dir = Path(args.data_dir or tmp)
+    t0 = time.perf_counter()
+    out = {"benchmark": "benchmarks/bench_gpu.py", "smoke": args.smoke,
+           "weights": "random init, seeded (no checkpoint, no pretrained weights)",
+           "environment": environment(device, amp),
+           "settings": {"warmup_steps": args.warmup, "timed_steps": args.steps,
+                        "val_videos": args.videos, "frames_per_video": args.frames,
+                        "train_timing": "batches pre-loaded on the device; step = forward "
+                                        "(autocast) + scaled backward + clip + optimizer step",
+                        "inference_frame_time": "DTNSegmenter info['frame_seconds'] (model.step, "
+                                                "synchronised; excludes resize and PNG output)"},
+           "paper_table4": PAPER, "presets": {}}
+    try:
+        for name in [s.strip() for s in args.presets.split(",") if s.strip()]:
+            try:
+                out["presets"][name] = bench_preset(name, data_dir, device, amp, args)
+            except Exception as e:                               # noqa: BLE001
+                out["presets"][name] = {"preset": name, "error": _error(e)}
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    out["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    path = output_path(args, out["environment"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1, default=str) + "\n")
+    print_table(out)
+    print(f"\nwrote {path} ({out['wall_seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
