@@ -35,7 +35,7 @@ prepare: setup
 	$(PY) -m vos_lib prepare --quiet
 
 test-notebooks: setup
-	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider book/ --ignore=book/drafts
+	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider book/
 
 book-check: setup
 	rm -rf _build
@@ -52,4 +52,4 @@ bench: setup
 	$(PY) benchmarks/bench_dtn.py
 
 clean:
-	rm -rf _build results
+	rm -rf _build

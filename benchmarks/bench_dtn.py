@@ -9,7 +9,7 @@ Measures, on the synthetic val videos with the cached CPU-scale checkpoint:
   * frames per second with the decision module at several theta_c (from the median time
     of BP and BR frames, robust to other load on the machine; wall-clock rate kept too).
 
-Writes ``benchmarks/results/dtn_cpu.json`` (read by the book's ablation chapter) and
+Writes ``vos_lib/dtn/timings_cpu.json`` (package data, read by the book's chapters) and
 prints a table.  Run: ``python benchmarks/bench_dtn.py [--sequences 4] [--threads 1]``.
 """
 from __future__ import annotations
@@ -26,9 +26,10 @@ import torch
 from vos_lib.data import DAVIS
 from vos_lib.dtn import DTNSegmenter
 from vos_lib.paths import synthetic_root
-from vos_lib.train import load_dtn, train_dtn
+from vos_lib.dtn.train import load_dtn, train_dtn
 
-OUT = Path(__file__).resolve().parent / "results" / "dtn_cpu.json"
+# shipped with the package, so the book reads it after a pip install too
+OUT = Path(__file__).resolve().parent.parent / "vos_lib" / "dtn" / "timings_cpu.json"
 
 
 def timed_run(seg, videos):

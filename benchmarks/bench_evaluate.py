@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vos_lib.evaluate import evaluate  # noqa: E402
 from vos_lib.io import VOID, write_mask  # noqa: E402
-from vos_lib.metrics import GLOBAL_COLUMNS  # noqa: E402
+from vos_lib.eval.metrics import GLOBAL_COLUMNS  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- data

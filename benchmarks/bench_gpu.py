@@ -51,18 +51,18 @@ import time
 import traceback
 import warnings
 from contextlib import nullcontext
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from vos_lib.config import SyntheticConfig, get_preset
+from vos_lib.config import get_preset
 from vos_lib.data import DAVIS, StaticPairDataset, VideoClipDataset
 from vos_lib.dtn import DTN, DTNSegmenter
-from vos_lib.synthetic import ensure_dataset
-from vos_lib.trainer import make_optimizer, seed_everything, to_device
+from vos_lib.data.synthetic import SyntheticConfig, ensure_dataset
+from vos_lib.engine.trainer import make_optimizer, seed_everything, to_device
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COMPONENTS = ("backbone", "DM", "BP", "BR", "MRN")
@@ -155,7 +155,7 @@ def make_preset(name: str, args):
         data = replace(data, height=96, width=160)
         h, w = dtn.input_size
         dtn = replace(dtn, input_size=(min(h, 128), min(w, 224)))
-    return replace(p, dtn=dtn, data=data)
+    return replace(p, methods={**p.methods, "dtn": dtn}, data=data)
 
 
 def make_data(preset, data_dir: Path, args) -> tuple[Path, float]:
@@ -207,12 +207,12 @@ def val_videos(root: Path, n: int, frames: int) -> list:
 
 # ---------------------------------------------------------------------------- training
 def _optimizer(model: DTN, preset, stage: str):
-    """The optimizer ``vos_lib.train.run_stage`` makes: the flow net frozen, the DM its own lr."""
-    T = preset.train
-    lr = T.pretrain_lr if stage == "pretrain" else T.finetune_lr
+    """The optimizer ``vos_lib.dtn.train.run_stage`` makes: the flow net frozen, the DM its own lr."""
+    T, C = preset.train, preset.dtn
+    lr = C.pretrain_lr if stage == "pretrain" else C.finetune_lr
     rest = [p for n, p in model.named_parameters() if not n.startswith(("flow.", "dm."))]
     groups = [{"params": rest, "lr": lr},
-              {"params": list(model.dm.parameters()), "lr": lr * T.dm_lr_mult}]
+              {"params": list(model.dm.parameters()), "lr": lr * C.dm_lr_mult}]
     return make_optimizer(groups, T.optimizer, lr, T.momentum)
 
 

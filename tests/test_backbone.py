@@ -5,9 +5,9 @@ import pytest
 import torch
 from torchvision.models import resnet as tv_resnet
 
-import vos_lib.backbone as bb
-from vos_lib.backbone import Backbone, build_backbone
-from vos_lib.config import DTNConfig
+import vos_lib.core.backbone as bb
+from vos_lib.core.backbone import Backbone, build_backbone
+from vos_lib.dtn.config import DTNConfig
 
 
 @pytest.mark.parametrize("name,blocks,chans", [

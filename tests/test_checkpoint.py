@@ -1,13 +1,12 @@
 """Atomic checkpoints, the cross-process cache, and resume in the training loop."""
 import multiprocessing as mp
-import os
 
 import pytest
 import torch
 from torch import nn
 
-from vos_lib import checkpoint
-from vos_lib.trainer import fit, seed_everything
+from vos_lib.engine import checkpoint
+from vos_lib.engine.trainer import fit, seed_everything
 
 
 def test_save_is_atomic_and_loadable(tmp_path):

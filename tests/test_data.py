@@ -418,7 +418,7 @@ def test_video_clip_dataset_shapes_and_determinism(davis_root):
                                             samples_per_epoch=12)[5]["cur_img"])
     ds2.set_epoch(1)
     assert not torch.equal(samples[5]["cur_img"], ds2[5]["cur_img"])
-    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=D.collate)))
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=torch.utils.data.default_collate)))
     assert batch["cur_img"].shape == (4, 3, 16, 24) and batch["has_flow"].dtype == torch.bool
     assert batch["n_objects"].shape == (4,) and len(batch["seq"]) == 4
 
@@ -426,9 +426,9 @@ def test_video_clip_dataset_shapes_and_determinism(davis_root):
 def test_dataloader_workers_give_identical_samples(davis_root):
     d = DAVIS(davis_root, split="train")
     ds = VideoClipDataset(d, size=(16, 24), max_skip=2, seed=4, samples_per_epoch=6)
-    dl = torch.utils.data.DataLoader(ds, batch_size=3, num_workers=2, collate_fn=D.collate)
+    dl = torch.utils.data.DataLoader(ds, batch_size=3, num_workers=2, collate_fn=torch.utils.data.default_collate)
     batches = list(dl)
-    ref = D.collate([ds[i] for i in range(6)])
+    ref = torch.utils.data.default_collate([ds[i] for i in range(6)])
     assert torch.equal(torch.cat([b["cur_img"] for b in batches]), ref["cur_img"])
     assert torch.equal(torch.cat([b["ref_mask"] for b in batches]), ref["ref_mask"])
 

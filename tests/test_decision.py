@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from vos_lib.config import DTNConfig
-from vos_lib.decision import DecisionModule, build_decision, confidence_target, dm_loss, mask_to_box, route
-from vos_lib.flow import FlowNetS
+from vos_lib.dtn.config import DTNConfig
+from vos_lib.dtn.decision import DecisionModule, build_decision, confidence_target, dm_loss, mask_to_box, route
+from vos_lib.core.flow import FlowNetS
 
 
 def test_decision_module_shape_and_range():
@@ -29,8 +29,8 @@ def test_decision_on_flownets_conv6():
 
 
 def test_warp_statistics_flag_a_wrong_flow():
-    from vos_lib.decision import warp_statistics
-    from vos_lib.flow import warp
+    from vos_lib.dtn.decision import warp_statistics
+    from vos_lib.core.flow import warp
     g = torch.Generator().manual_seed(0)
     prev = torch.rand(1, 3, 32, 48, generator=g) * 0.2
     prev[:, :, 8:16, 8:16] = 1.0                               # a bright square object

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vos_lib import download as dl
+from vos_lib.data import download as dl
 from vos_lib.data import DAVIS
 from vos_lib.io import VOID, write_frame, write_mask
 

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from vos_lib.config import DTNConfig, SyntheticConfig, TrainConfig, get_preset
+from vos_lib.config import get_preset
+from vos_lib.data.synthetic import SyntheticConfig
+from vos_lib.dtn.config import DTNConfig
 from vos_lib.data import DAVIS, StaticPairDataset, VideoClipDataset
 from vos_lib.dtn import DTN, DTNSegmenter
-from vos_lib.synthetic import generate_dataset, generate_sequence
+from vos_lib.data.synthetic import generate_dataset, generate_sequence
 from torch.utils.data import default_collate
 
 
@@ -74,8 +76,8 @@ def test_step_routes_and_shapes():
 
 def test_bp_box_follows_exact_flow(monkeypatch):
     """With the ground-truth flow plugged in, the BP box is the box of the true next mask."""
-    from vos_lib.boxes import mask_to_box
-    from vos_lib.flow import warp
+    from vos_lib.core.boxes import mask_to_box
+    from vos_lib.core.flow import warp
     v = _video(seed=5)
     prev = torch.from_numpy(v.masks[1] == 1).float()[None, None]
     flow = torch.from_numpy(v.flows[2]).permute(2, 0, 1)[None]
@@ -109,11 +111,12 @@ def test_segmenter_policies_and_original_size():
 
 def test_train_tiny_end_to_end_and_segment_cli(tiny_root, tmp_path):
     """Every stage runs, writes a checkpoint, and the checkpoint drives the segment command."""
-    from vos_lib.train import load_dtn, train_dtn
+    from vos_lib.dtn.train import load_dtn, train_dtn
     from vos_lib.segment import run_segment
     from vos_lib.io import write_frame, write_mask
     p = get_preset("cpu")
-    p = replace(p, train=replace(p.train, flow_iters=2, pretrain_iters=2, finetune_iters=2, batch_size=2))
+    p = replace(p, train=replace(p.train, batch_size=2))
+    p = p.with_method("dtn", flow_iters=2, pretrain_iters=2, finetune_iters=2)
     path = train_dtn(p, data_root=tiny_root, out_dir=tmp_path / "ck", device="cpu", progress=False)
     assert path.is_file() and {f.name for f in (tmp_path / "ck").glob("*.pt")} >= {
         "dtn-cpu-flow.pt", "dtn-cpu-pretrain.pt", "dtn-cpu-full.pt"}

@@ -8,7 +8,7 @@ import pytest
 
 from vos_lib.evaluate import evaluate, main
 from vos_lib.io import VOID, DataFormatError, write_mask
-from vos_lib.metrics import GLOBAL_COLUMNS, evaluate_folder
+from vos_lib.eval.metrics import GLOBAL_COLUMNS, evaluate_folder
 
 H, W = 24, 32
 

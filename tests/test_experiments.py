@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from vos_lib import experiments
+from vos_lib.dtn import experiments
 
 
 def test_fps_model_is_monotone_and_exact():
@@ -22,7 +22,8 @@ def test_run_is_cached_and_invalidated_by_checkpoint(tmp_path, monkeypatch):
         return {"scores": {"global": {"J&F-Mean": 0.5}, "per_object": {"s_1": {"J-Mean": 0.4, "F-Mean": 0.6}}},
                 "infos": {"s": {"routes": ["BP", "BR"], "confidence": [0.9, 0.1]}}, "br_fraction": 0.5}
 
-    monkeypatch.setattr(experiments, "run_and_score", fake_run_and_score)
+    from vos_lib.eval import run as run_mod
+    monkeypatch.setattr(run_mod, "run_and_score", fake_run_and_score)
     ck = tmp_path / "m.pt"
     ck.write_bytes(b"x")
     a = experiments.run("x", lambda: None, ck, root=tmp_path)

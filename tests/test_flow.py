@@ -4,10 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import vos_lib.backbone as bb
-from vos_lib.boxes import mask_to_box
-from vos_lib.config import DTNConfig
-from vos_lib.flow import (FlowNetS, RAFTFlow, build_flow, color_wheel, epe, flow_to_color,
+import vos_lib.core.backbone as bb
+from vos_lib.core.boxes import mask_to_box
+from vos_lib.dtn.config import DTNConfig
+from vos_lib.core.flow import (FlowNetS, RAFTFlow, build_flow, color_wheel, epe, flow_to_color,
                           multiscale_epe_loss, warp)
 
 

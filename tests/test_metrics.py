@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from vos_lib.io import VOID, DataFormatError
-from vos_lib.metrics import (boundary_radius, db_eval_boundary, db_eval_iou, db_statistics,
+from vos_lib.eval.metrics import (boundary_radius, db_eval_boundary, db_eval_iou, db_statistics,
                              decay_bins, disk, evaluate_sequence, seg2bmap)
 
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from vos_lib.mrn import (MRM, MaskRefinementNetwork, crop_masks, level_sizes, merge_masks,
+from vos_lib.dtn.mrn import (MRM, MaskRefinementNetwork, crop_masks, level_sizes, merge_masks,
                          mrn_loss, mrn_targets, paste_masks, roi_crops)
 
 H, W = 96, 160
@@ -161,7 +161,7 @@ def test_mrn_overfits_one_example():
 
 
 def test_from_config():
-    from vos_lib.config import DTNConfig
+    from vos_lib.dtn.config import DTNConfig
     cfg = DTNConfig()
     net = MaskRefinementNetwork.from_config(cfg, CH)
     assert net.M == cfg.mrn_M and net.channels == cfg.mrn_channels and net.guidance == cfg.mask_guidance

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from vos_lib.io import PALETTE, DataFormatError, write_frame, write_mask
-from vos_lib.segment import from_consecutive, load_inputs, run_segment, to_consecutive
+from vos_lib.core.segmenter import from_consecutive, to_consecutive
+from vos_lib.segment import load_inputs, run_segment
 
 
 def make_video(root, n=4, h=480, w=854, ids=(2, 5)):
@@ -55,7 +56,7 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     frames, mask_path, mask = make_video(tmp_path, n=2, h=40, w=60)
     rgb = tmp_path / "rgb.png"
     Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(rgb)
-    with pytest.raises(DataFormatError, match="rgb.png.*indexed"):
+    with pytest.raises(DataFormatError, match="rgb.png.*empty"):
         load_inputs(frames, rgb)
     small = tmp_path / "small.png"
     write_mask(small, np.ones((20, 30), np.uint8))
@@ -70,8 +71,9 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     (tmp_path / "none").mkdir()
     with pytest.raises(DataFormatError, match="no frames"):
         load_inputs(tmp_path / "none", mask_path)
-    with pytest.raises(NotImplementedError, match="DIPNet"):
-        run_segment("dipnet", frames, mask_path, tmp_path / "o")
+    from vos_lib.io import UsageError
+    with pytest.raises(UsageError, match="unknown method 'nosuch'; choose one of"):
+        run_segment("nosuch", frames, mask_path, tmp_path / "o")
 
 
 def test_cli_reports_errors_without_traceback(tmp_path):

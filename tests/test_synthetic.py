@@ -16,10 +16,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from vos_lib.config import SyntheticConfig
+from vos_lib.data.synthetic import SyntheticConfig
 from vos_lib.io import read_frame, read_mask
-from vos_lib.synthetic import (DIFFICULTY, SyntheticVideo, ensure_dataset, generate_dataset,
-                               generate_sequence, is_complete, main, read_flow, sequence_seed,
+from vos_lib.data import load_flow as read_flow
+from vos_lib.data.synthetic import (DIFFICULTY, SyntheticVideo, ensure_dataset, generate_dataset,
+                               generate_sequence, is_complete, main, sequence_seed,
                                write_sequence)
 
 SMALL = dict(n_frames=10, height=96, width=160)   # the default frame size, few frames
@@ -290,8 +291,8 @@ def test_concurrent_ensure_dataset(tmp_path):
     root = tmp_path / "syn"
     script = textwrap.dedent(f"""
         import json, sys
-        from vos_lib.config import SyntheticConfig
-        from vos_lib.synthetic import ensure_dataset
+        from vos_lib.data.synthetic import SyntheticConfig
+        from vos_lib.data.synthetic import ensure_dataset
         cfg = SyntheticConfig(**{TINY.__dict__!r})
         r = ensure_dataset(sys.argv[1], cfg, workers=1, progress=False)
         print(json.loads((r / "meta.json").read_text())["created_unix"])

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .core.segmenter import (Method, SegmentResult, first_masks, frame_tensor, object_masks,
+                             paste_ids)
 from .io import VOID
-from .segmenter import SegmentResult
 
 
 class RepeatFirstMask:
@@ -36,32 +37,27 @@ class FlowPropagation:
 
     def segment(self, frames, first_mask) -> SegmentResult:
         import torch
-        import torch.nn.functional as F
-        from .flow import warp
-        from .segmenter import from_consecutive, to_consecutive
-
-        H0, W0 = first_mask.shape
-        cons, ids = to_consecutive(first_mask)
-        K = len(ids)
-
-        def tens(f):
-            t = torch.from_numpy(np.array(f)).to(self.device).permute(2, 0, 1)[None].float() / 255
-            return F.interpolate(t, size=self.size, mode="bilinear", align_corners=False)
+        from .core.flow import warp
 
         with torch.no_grad():
-            m = torch.from_numpy(cons).to(self.device)[None, None].float()
-            m = F.interpolate(m, size=self.size, mode="nearest")[0, 0]
-            probs = torch.stack([(m == k + 1).float() for k in range(K)])[:, None]
-            prev = tens(frames[0])
+            probs, ids = first_masks(first_mask, self.size, self.device)
+            K = len(ids)
+            probs = probs[:, None]
+            prev = frame_tensor(frames[0], self.size, self.device)
             out = [np.where(first_mask == VOID, 0, first_mask).astype(np.uint8)]
             for t in range(1, len(frames)):
-                cur = tens(frames[t])
+                cur = frame_tensor(frames[t], self.size, self.device)
                 flow = self.flow_net(cur, prev)["flow"]
                 probs = warp(probs, flow.expand(K, -1, -1, -1))
                 best, arg = probs[:, 0].max(0)
                 ids_t = torch.where(best > 0.5, arg + 1, torch.zeros_like(arg))
-                probs = torch.stack([(ids_t == k + 1).float() for k in range(K)])[:, None]
-                full = F.interpolate(ids_t[None, None].float(), size=(H0, W0), mode="nearest")
-                out.append(from_consecutive(full[0, 0].byte().cpu().numpy(), ids))
+                probs = object_masks(ids_t, K)[:, None]
+                out.append(paste_ids(ids_t, first_mask.shape, ids))
                 prev = cur
         return SegmentResult(np.stack(out), {"routes": []})
+
+
+FIRST_METHOD = Method(name="first", summary="the first mask repeated (zero motion, baseline)",
+                      segmenter=lambda checkpoint=None, device=None: RepeatFirstMask())
+
+# flow-only propagation needs a trained flow network: DTN's (registered in vos_lib.dtn.method)

@@ -34,8 +34,19 @@ def davis_palette() -> np.ndarray:
 PALETTE = davis_palette()
 
 
+def object_ids(mask: np.ndarray) -> list[int]:
+    """The object ids present in an id mask, ascending (background 0 and void 255 excluded)."""
+    counts = np.bincount(np.asarray(mask, np.uint8).ravel(), minlength=256)
+    return [int(i) for i in np.flatnonzero(counts) if i != 0 and i != VOID]
+
+
 class DataFormatError(ValueError):
     """Bad input data; the message names the file and the problem."""
+
+
+class UsageError(RuntimeError):
+    """A request that cannot be carried out as asked (no GPU for ``--device cuda``, a file
+    that is not a checkpoint, a missing ``--data``); the command line prints it as one line."""
 
 
 def read_frame(path: str | os.PathLike) -> np.ndarray:
@@ -99,7 +110,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_save(path: Path, save) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # a short temporary name: the final name may already be near the file system's limit
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:32]}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             save(f)

@@ -23,6 +23,16 @@ def data_root() -> Path:
     return Path.home() / ".cache" / "vos_lib"
 
 
+def rel(path) -> str:
+    """``path`` as the book prints it: relative to the folder that holds ``data/`` (never
+    an absolute machine path); a path elsewhere is shown by its name alone."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(data_root().resolve().parent).as_posix()
+    except ValueError:
+        return path.name
+
+
 def synthetic_root() -> Path:
     """Default root of the generated synthetic DAVIS-format dataset."""
     return data_root() / "synthetic"

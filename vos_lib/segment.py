@@ -9,6 +9,9 @@ working size and results are resized back (nearest neighbour) to the input size.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -16,39 +19,19 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from .io import VOID, DataFormatError, overlay, read_frame, read_mask, write_mask
-from .segmenter import (SegmentResult, Segmenter, from_consecutive, object_ids,  # noqa: F401
-                        to_consecutive)
+from .core.segmenter import SegmentResult, get_method, pick_device
+from .inputs import REPORT_NAME, check_output_dir, load_frames, read_first_mask
+from .io import VOID, DataFormatError, object_ids, overlay, write_mask
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-
-
-# ----------------------------------------------------------------------------- inputs
-def list_frames(frames_dir: str | Path) -> list[Path]:
-    d = Path(frames_dir)
-    if not d.is_dir():
-        raise DataFormatError(f"{d}: frames directory does not exist")
-    files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise DataFormatError(f"{d}: no frames found (expected {', '.join(IMAGE_SUFFIXES)} files)")
-    return files
-
-
-def load_inputs(frames_dir, mask_path) -> tuple[list[Path], list[np.ndarray], np.ndarray]:
-    """Read and validate frames and the first-frame mask; errors name the file."""
-    paths = list_frames(frames_dir)
-    frames = [read_frame(p) for p in paths]
-    for p, f in zip(paths, frames):
-        if f.shape != frames[0].shape:
-            raise DataFormatError(f"{p}: frame size {f.shape[:2]} differs from the first frame's "
-                                  f"{frames[0].shape[:2]} ({paths[0].name})")
-    mask = read_mask(mask_path)
-    if mask.shape != frames[0].shape[:2]:
-        raise DataFormatError(f"{mask_path}: mask size {mask.shape} does not match the first frame "
-                              f"{paths[0].name} of size {frames[0].shape[:2]}")
-    if not object_ids(mask):
-        raise DataFormatError(f"{mask_path}: first-frame mask is empty (no object ids besides 0/255)")
-    return paths, frames, mask
+def load_inputs(frames, mask_path) -> tuple[list[str], list[np.ndarray], np.ndarray, dict]:
+    """Frames (a folder or a video file) and the first-frame mask, read by the rules of
+    :mod:`vos_lib.inputs`: frame names (output stems), frames, ids, and what was seen."""
+    names, imgs, notes = load_frames(frames)
+    mask, seen = read_first_mask(mask_path)
+    if mask.shape != imgs[0].shape[:2]:
+        raise DataFormatError(f"{mask_path}: mask size {mask.shape} does not match the first "
+                              f"frame ({names[0]}) of size {imgs[0].shape[:2]}")
+    return names, imgs, mask, {**seen, "notes": notes}
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -67,36 +50,73 @@ def save_gif(path: str | Path, frames: Sequence[np.ndarray], masks: Sequence[np.
     return path
 
 
-def write_outputs(out_dir, paths, frames, result: SegmentResult, method: str, extra: dict | None = None) -> dict:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for p, m in zip(paths, result.masks):
-        write_mask(out / f"{p.stem}.png", m)
-    save_gif(out / "overlay.gif", frames, result.masks)
-    report = {
-        "method": method, "n_frames": len(paths), "frame_size": list(frames[0].shape[:2]),
-        "object_ids": object_ids(result.masks[0]),
-        "frames": [p.name for p in paths],
-        "object_pixels": {str(i): [int((m == i).sum()) for m in result.masks]
-                          for i in object_ids(result.masks[0])},
-        **result.info, **(extra or {}),
-    }
-    (out / "report.json").write_text(json.dumps(report, indent=1))
+def write_outputs(out_dir, names, frames, result: SegmentResult, method: str,
+                  extra: dict | None = None) -> dict:
+    """Write one run's masks, overlay and report into ``out_dir`` as a whole.
+
+    Everything goes to a hidden sibling folder first, which replaces ``out_dir`` only
+    when complete (a previous run's folder is removed then): an interrupted run leaves
+    ``out_dir`` as it was (plus at most a ``.<name>.partial-*`` folder), never a mix.
+    """
+    out = Path(out_dir).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name[:40]}.partial-"))
+    try:
+        for name, m in zip(names, result.masks):
+            write_mask(tmp / f"{name}.png", m)
+        save_gif(tmp / "overlay.gif", frames, result.masks)
+        ids = object_ids(result.masks[0])
+        report = {"method": method, "n_frames": len(names),
+                  "frame_size": list(frames[0].shape[:2]), "object_ids": ids,
+                  "frames": list(names), "frame_order": "natural (numbers read as numbers)",
+                  "object_pixels": {str(i): [int((m == i).sum()) for m in result.masks]
+                                    for i in ids},
+                  **result.info, **(extra or {})}
+        (tmp / REPORT_NAME).write_text(json.dumps(report, indent=1))   # last: the marker
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name[:40]}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return report
 
 
-def run_segment(method: str, frames_dir, mask_path, out_dir, checkpoint=None, device=None) -> dict:
-    from .methods import build_segmenter
+def check_model_available(method: str, checkpoint=None, train_if_missing: bool = False) -> None:
+    """No silent training: a method that needs a trained model gets one from
+    ``checkpoint``, from the cache, or (only with ``train_if_missing``) by training now."""
+    spec = get_method(method)
+    if checkpoint is not None or spec.cached is None or spec.cached("cpu") is not None:
+        return
+    if not train_if_missing:
+        raise FileNotFoundError(
+            f"--method {method} needs a trained model: pass --checkpoint PATH, or add "
+            f"--train-if-missing to train the CPU-scale model now on generated data "
+            f"(about 10-15 minutes on a 2-core CPU, once; it is cached in data/checkpoints)")
+    print(f"no cached {method} model: training the CPU-scale one now on generated data "
+          f"(about 10-15 minutes on a 2-core CPU, once; progress below)", flush=True)
 
-    paths, frames, first = load_inputs(frames_dir, mask_path)
-    seg = build_segmenter(method, checkpoint=checkpoint, device=device)
+
+def run_segment(method: str, frames_dir, mask_path, out_dir, checkpoint=None, device=None,
+                train_if_missing: bool = False) -> dict:
+    """The ``segment`` command: every input is checked before any computing."""
+    spec = get_method(method)
+    pick_device(device)                    # --device cuda without a GPU: one clear line
+    check_output_dir(out_dir, frames_dir)
+    names, frames, first, seen = load_inputs(frames_dir, mask_path)
+    check_model_available(method, checkpoint, train_if_missing)
+    seg = spec.segmenter(checkpoint=checkpoint, device=device)
     t0 = time.perf_counter()
     result = seg.segment(frames, first)
     dt = time.perf_counter() - t0
-    ids = set(object_ids(first))
-    extra_ids = set(np.unique(result.masks).tolist()) - ids - {0}
+    extra_ids = set(np.unique(result.masks).tolist()) - set(object_ids(first)) - {0}
     if extra_ids:
         raise RuntimeError(f"{method} produced ids {sorted(extra_ids)} absent from {mask_path}")
     result.masks[0] = np.where(first == VOID, 0, first)  # frame 0 is the given annotation
-    return write_outputs(out_dir, paths, frames, result, method,
-                         {"seconds": round(dt, 3), "fps": round(len(frames) / max(dt, 1e-9), 2)})
+    return write_outputs(out_dir, names, frames, result, method, {
+        "seconds": round(dt, 3), "fps": round(len(frames) / max(dt, 1e-9), 2),
+        "first_mask": {"rule": seen["rule"], "objects": seen["objects"],
+                       "dropped": seen["dropped"]}, "input_notes": seen["notes"]})

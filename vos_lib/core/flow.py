@@ -278,7 +278,7 @@ class RAFTFlow(nn.Module):
     * ``conv6``: RAFT has no Conv6. Its place is taken by the output of RAFT's context
       encoder on the padded ``cur`` (``(N, C, h, w)`` at stride 8), which is captured with a
       forward hook and so costs nothing extra. ``C = conv6_channels`` (160 for small and
-      256 for large). :class:`vos_lib.decision.DecisionModule` average-pools it like Conv6.
+      256 for large). :class:`vos_lib.dtn.decision.DecisionModule` average-pools it like Conv6.
 
     ``pretrained=True`` loads the C_T_V2 weights when they can be downloaded. Otherwise it
     warns and keeps the random init.
@@ -287,7 +287,7 @@ class RAFTFlow(nn.Module):
     def __init__(self, size: str = "small", pretrained: bool = True, num_flow_updates: int = 12):
         super().__init__()
         from torchvision.models import optical_flow as of
-        from vos_lib.backbone import try_load_pretrained
+        from .backbone import try_load_pretrained
 
         builders = {"small": (of.raft_small, of.Raft_Small_Weights.C_T_V2),
                     "large": (of.raft_large, of.Raft_Large_Weights.C_T_V2)}
@@ -316,7 +316,7 @@ class RAFTFlow(nn.Module):
 
 
 def build_flow(cfg) -> nn.Module:
-    """Build the flow network of a :class:`vos_lib.config.DTNConfig`.
+    """Build the flow network of a :class:`vos_lib.dtn.config.DTNConfig`.
 
     ``cfg.flow`` is ``"flownets"`` (FlowNetS with ``cfg.flow_width``) or ``"raft"``,
     ``"raft_small"`` or ``"raft_large"`` (pretrained iff ``cfg.pretrained``).

@@ -61,15 +61,15 @@ from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.ops import batched_nms, box_iou, clip_boxes_to_image, remove_small_boxes, roi_align
 
+from ..core.boxes import roi_rows
+
 __all__ = [
     "conditional_anchors",
     "full_anchors",
-    "jitter_boxes",
     "roi_feature",
     "matching_score",
     "select_candidate",
     "ConditionalRPN",
-    "reidentify",
 ]
 
 Features = Union[Dict[str, Tensor], Tensor]
@@ -78,15 +78,6 @@ Features = Union[Dict[str, Tensor], Tensor]
 def _res4(features: Features) -> Tensor:
     return features["res4"] if isinstance(features, dict) else features
 
-
-def _rois(boxes: Tensor, batch_index: Optional[Tensor], like: Tensor) -> Tensor:
-    """``(N, 5)`` RoIs ``[b, x1, y1, x2, y2]`` in ``like``'s dtype/device (roi_align format)."""
-    boxes = boxes.to(device=like.device, dtype=like.dtype).reshape(-1, 4)
-    if batch_index is None:
-        b = boxes.new_zeros((boxes.shape[0], 1))
-    else:
-        b = batch_index.to(device=like.device, dtype=like.dtype).reshape(-1, 1)
-    return torch.cat([b, boxes], dim=1)
 
 
 # --------------------------------------------------------------------------- anchors
@@ -173,28 +164,6 @@ def full_anchors(feature_hw: Tuple[int, int], stride: int, sizes: Sequence[float
     return (shifts[:, None, :] + base[None, :, :]).reshape(-1, 4)
 
 
-def jitter_boxes(boxes: Tensor, center_std: float = 0.1, scale_std: float = 0.1,
-                 ratio_std: float = 0.1, image_size: Optional[Tuple[int, int]] = None,
-                 generator: Optional[torch.Generator] = None) -> Tensor:
-    """Simulate "previous-frame" boxes from GT boxes (for CRPN training on static images).
-
-    The centre moves by ``N(0, center_std) * (w, h)``, the scale and the ratio are multiplied
-    by ``exp(N(0, scale_std))`` and ``exp(N(0, ratio_std))``; optionally clipped to the image.
-    """
-    boxes = boxes.reshape(-1, 4).float()
-    n = boxes.shape[0]
-    noise = torch.randn((n, 4), generator=generator).to(boxes.device)
-    w = (boxes[:, 2] - boxes[:, 0]).clamp(min=1.0)
-    h = (boxes[:, 3] - boxes[:, 1]).clamp(min=1.0)
-    cx = (boxes[:, 0] + boxes[:, 2]) / 2 + noise[:, 0] * center_std * w
-    cy = (boxes[:, 1] + boxes[:, 3]) / 2 + noise[:, 1] * center_std * h
-    s = torch.sqrt(w * h) * torch.exp(noise[:, 2] * scale_std)
-    r = (h / w) * torch.exp(noise[:, 3] * ratio_std)
-    nw, nh = s / torch.sqrt(r), s * torch.sqrt(r)
-    out = torch.stack([cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2], dim=1)
-    return clip_boxes_to_image(out, image_size) if image_size is not None else out
-
-
 # --------------------------------------------------------------------------- matching
 def roi_feature(res4: Tensor, boxes: Tensor, stride: int = 16, output_size: int = 7,
                 batch_index: Optional[Tensor] = None, sampling_ratio: int = 2) -> Tensor:
@@ -209,7 +178,7 @@ def roi_feature(res4: Tensor, boxes: Tensor, stride: int = 16, output_size: int 
     """
     if boxes.numel() == 0:
         return res4.new_zeros((0, res4.shape[1]))
-    rois = _rois(boxes, batch_index, res4)
+    rois = roi_rows(boxes, batch_index, res4)
     pooled = roi_align(res4, rois, output_size=(output_size, output_size),
                        spatial_scale=1.0 / stride, sampling_ratio=sampling_ratio, aligned=True)
     return pooled.mean(dim=(2, 3))
@@ -263,7 +232,7 @@ class ConditionalRPN(nn.Module):
         positive_fraction: balanced sampling fraction (0.5).
         low_quality_min_iou: the best anchor of a GT becomes positive even below ``fg_iou``
             (Faster R-CNN's low-quality matches) only if its IoU is at least this value.
-        cfg: optional :class:`vos_lib.config.DTNConfig`; when given, ``crpn_grid``,
+        cfg: optional :class:`vos_lib.dtn.config.DTNConfig`; when given, ``crpn_grid``,
             ``crpn_scales``, ``crpn_ratios``, ``rpn_sizes``, ``rpn_top_n`` and ``roi_match``
             replace the corresponding arguments.
     """
@@ -309,7 +278,7 @@ class ConditionalRPN(nn.Module):
 
     @classmethod
     def from_config(cls, cfg, in_channels: int, **kw) -> "ConditionalRPN":
-        """Build from a :class:`vos_lib.config.DTNConfig` (same as ``cls(in_channels, cfg=cfg)``)."""
+        """Build from a :class:`vos_lib.dtn.config.DTNConfig` (same as ``cls(in_channels, cfg=cfg)``)."""
         return cls(in_channels, cfg=cfg, **kw)
 
     # ------------------------------------------------------------------ head
@@ -328,7 +297,7 @@ class ConditionalRPN(nn.Module):
         anchors = anchors.reshape(-1, 4)
         if anchors.shape[0] == 0:
             return x.new_zeros((0,)), x.new_zeros((0, 4))
-        rois = _rois(anchors, batch_index, x)
+        rois = roi_rows(anchors, batch_index, x)
         pooled = roi_align(x, rois, output_size=(self.pool, self.pool), spatial_scale=1.0 / self.stride,
                            sampling_ratio=1, aligned=True).flatten(1)
         a = anchors.to(pooled.dtype)
@@ -431,7 +400,7 @@ class ConditionalRPN(nn.Module):
 
         Args:
             prev_boxes: ``(K, 4)`` previous (in training: jittered GT, see
-                :func:`jitter_boxes`) boxes, conditional mode only (ignored in full mode).
+                :func:`vos_lib.core.boxes.jitter_boxes`) boxes, conditional mode only (ignored in full mode).
             gt_boxes: ``(K, 4)`` current GT boxes aligned with ``prev_boxes``; ``batch_index``
                 ``(K,)`` gives the image of each (default 0).  Boxes with ``w`` or ``h < 1``
                 pixel (absent objects) are not GT.
@@ -507,11 +476,6 @@ class ConditionalRPN(nn.Module):
         return {"loss_objectness": loss_obj, "loss_box_reg": loss_box}
 
     # ------------------------------------------------------------------ re-identification
-    def box_features(self, features: Features, boxes: Tensor,
-                     batch_index: Optional[Tensor] = None) -> Tensor:
-        """``f(boxes)`` of Eq. 2 on Res4 with this module's ``roi_match`` size -> ``(N, C)``."""
-        return roi_feature(_res4(features), boxes, self.stride, self.roi_match, batch_index)
-
     def reidentify(self, features: Features, prev_boxes: Tensor, first_feats: Tensor,
                    prev_feats: Tensor, image_size: Tuple[int, int], mode: str = "conditional",
                    objectness_weight: float = 0.0, top_n: Optional[int] = None,
@@ -573,12 +537,3 @@ class ConditionalRPN(nn.Module):
         info = {"candidates": [p[0] for p in props], "objectness": [p[1] for p in props],
                 "distances": dists, "scores": scores, "index": index, "mode": mode}
         return out, info
-
-
-def reidentify(crpn: ConditionalRPN, features: Features, prev_boxes: Tensor, first_feats: Tensor,
-               prev_feats: Tensor, image_size: Tuple[int, int], mode: str = "conditional",
-               objectness_weight: float = 0.0, top_n: Optional[int] = None,
-               batch_index: Optional[Tensor] = None) -> Tuple[Tensor, dict]:
-    """Function form of :meth:`ConditionalRPN.reidentify` (the BR stream with ``crpn``)."""
-    return crpn.reidentify(features, prev_boxes, first_feats, prev_feats, image_size, mode=mode,
-                           objectness_weight=objectness_weight, top_n=top_n, batch_index=batch_index)

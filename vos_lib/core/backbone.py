@@ -106,6 +106,6 @@ class Backbone(nn.Module):
 
 
 def build_backbone(cfg) -> Backbone:
-    """Build the :class:`Backbone` that a :class:`vos_lib.config.DTNConfig` describes."""
+    """Build the :class:`Backbone` that a :class:`vos_lib.dtn.config.DTNConfig` describes."""
     blocks = None if cfg.backbone_blocks is None else tuple(cfg.backbone_blocks)
     return Backbone(cfg.backbone, blocks=blocks, pretrained=cfg.pretrained)

@@ -1,93 +1,33 @@
 """The DTN experiments of the book (Table 3, Fig. 6), computed once and cached.
 
-Each experiment segments the synthetic val split with one configuration, scores it
-with :mod:`vos_lib.metrics`, and stores a small JSON summary in ``data/results/``.  The
-summary remembers which checkpoint produced it, so retraining invalidates it.  Two
+Each experiment segments the synthetic val split with one configuration, scores it with
+:mod:`vos_lib.eval.metrics` and keeps a small JSON summary, recomputed only when the
+checkpoint that produced it changes (:func:`vos_lib.eval.run.run_cached`).  Two
 processes asking for the same result at once compute it once (file lock).
 
 Times are *not* measured here: wall-clock figures depend on the machine, so they come
-from ``benchmarks/bench_dtn.py`` (see :func:`speed_model`).
+from ``benchmarks/bench_dtn.py``, which stores them in this package
+(:func:`cpu_timings`), so that a ``pip install``-ed copy reads the same numbers.
 """
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .baselines import FlowPropagation, RepeatFirstMask
-from .dtn import DTNSegmenter
-from .inference import run_and_score
-from .paths import data_root, file_lock, synthetic_root
+from ..baselines import RepeatFirstMask
+from ..eval.run import run_cached as run
+from ..paths import synthetic_root
+from .inference import DTNSegmenter
+from .paper import TABLE3 as TABLE3_PAPER, TABLE4 as TABLE4_PAPER  # noqa: F401 (re-export)
 from .train import load_dtn, train_dtn
 
-REPO = Path(__file__).resolve().parent.parent
-TIMING_FILE = REPO / "benchmarks" / "results" / "dtn_cpu.json"
-
-
-def results_dir() -> Path:
-    return data_root() / "results"
-
-
-def _fingerprint(path) -> str:
-    st = os.stat(path)
-    return f"{Path(path).name}:{st.st_size}:{int(st.st_mtime)}"
-
-
-def _summary(r: dict) -> dict:
-    g = r["scores"]["global"]
-    routes = {seq: info.get("routes", []) for seq, info in r["infos"].items()}
-    conf = {seq: info.get("confidence", []) for seq, info in r["infos"].items()}
-    per_seq = {}
-    for obj, v in r["scores"].get("per_object", {}).items():
-        seq = obj.rsplit("_", 1)[0]
-        per_seq.setdefault(seq, []).append((v["J-Mean"] + v["F-Mean"]) / 2)
-    return {"global": {k: float(v) for k, v in g.items() if isinstance(v, (int, float))},
-            "br_fraction": r["br_fraction"], "routes": routes, "confidence": conf,
-            "per_sequence": {s: float(np.mean(v)) for s, v in per_seq.items()}}
-
-
-def run(name: str, make_segmenter, ckpt=None, sequences=None, root=None) -> dict:
-    """Segment + score the val split with ``make_segmenter()``; cached by name."""
-    root = Path(root) if root else synthetic_root()
-    out = results_dir()
-    path = out / f"{name}.json"
-    key = {"checkpoint": _fingerprint(ckpt) if ckpt else None, "sequences": sequences}
-    def fresh():
-        if path.is_file():
-            s = json.loads(path.read_text())
-            if s.get("key") == key:
-                return s
-        return None
-    s = fresh()
-    if s:
-        return s
-    with file_lock(out / f".{name}.lock"):
-        s = fresh()
-        if s:
-            return s
-        r = run_and_score(make_segmenter(), root, out / name, split="val", sequences=sequences,
-                          progress=False)
-        s = {"name": name, "key": key, **_summary(r)}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(s))
-        os.replace(tmp, path)
-    return s
+TIMING_FILE = Path(__file__).resolve().parent / "timings_cpu.json"
 
 
 # --------------------------------------------------------------------------- Table 3
-TABLE3_PAPER = {  # DTN Table 3, DAVIS-2016 val: (J Mean, F Mean, G=J&F Mean)
-    "w/o FT": (67.1, 66.5, 66.8),
-    "w/o PT": (68.4, 69.9, 69.2),
-    "w/o DTN": (72.7, 71.8, 72.3),
-    "BR with ori RPN": (81.7, 81.6, 81.6),
-    "MRN w/o mask guidance": (82.1, 81.7, 81.9),
-    "Ours": (83.7, 83.5, 83.6),
-}
-
-
 def table3_configs():
     """Row name -> (checkpoint variant, segmenter options): how each ablation is run."""
     return {
@@ -112,10 +52,8 @@ def table3(sequences=None) -> dict:
 def baselines(sequences=None) -> dict:
     ck = train_dtn("cpu", progress=False)
     first = run("repeat_first_mask", RepeatFirstMask, None, sequences)
-    def flow_seg():
-        m = load_dtn(ck)
-        return FlowPropagation(m.flow, m.cfg.input_size)
-    flow = run("flow_propagation", flow_seg, ck, sequences)
+    from .method import flow_segmenter
+    flow = run("flow_propagation", lambda: flow_segmenter(ck), ck, sequences)
     return {"repeat first mask": first, "flow-only propagation": flow}
 
 
@@ -124,7 +62,7 @@ FIG6_N_SEQUENCES = 8   # the sweeps use the first 8 val videos to stay cheap on 
 
 
 def fig6_sequences(root=None) -> list[str]:
-    from .data import DAVIS
+    from ..data import DAVIS
     return sorted(DAVIS(Path(root) if root else synthetic_root(), split="val").sequences)[:FIG6_N_SEQUENCES]
 
 
@@ -132,7 +70,8 @@ def fig6(thetas=(0.5, 0.7, 0.83, 0.9, 0.95, 1.01), p_bp=(0.0, 0.25, 0.5, 0.75, 1
          periods=(2, 3, 5, 11), sequences=None, seeds=(0, 1)) -> dict:
     """J&F and BR fraction for DM thresholds, random assignment and periodic assignment.
 
-    Random assignment is averaged over ``seeds`` (the paper averages four draws).
+    Random assignment is averaged over ``seeds`` (the paper averages four draws); each
+    point keeps its ``per_seed`` results.  Every point carries its per-video ``routes``.
     ``sequences=None`` means :func:`fig6_sequences`.
     """
     sequences = sequences or fig6_sequences()
@@ -140,31 +79,38 @@ def fig6(thetas=(0.5, 0.7, 0.83, 0.9, 0.95, 1.01), p_bp=(0.0, 0.25, 0.5, 0.75, 1
     out = {"dm": [], "random": [], "periodic": []}
     for th in thetas:
         r = run(f"f6-dm-{th}", lambda: DTNSegmenter(load_dtn(ck), theta_c=th), ck, sequences)
-        out["dm"].append({"theta_c": th, "J&F": r["global"]["J&F-Mean"], "br": r["br_fraction"]})
+        out["dm"].append({"theta_c": th, "J&F": r["global"]["J&F-Mean"], "br": r["br_fraction"],
+                          "routes": r["routes"]})
     for p in p_bp:
-        rs = [run(f"f6-random-{p}-{s}", lambda: DTNSegmenter(load_dtn(ck), policy="random",
-                                                             p_bp=p, seed=s), ck, sequences)
-              for s in seeds]
-        out["random"].append({"p_bp": p, "J&F": float(np.mean([r["global"]["J&F-Mean"] for r in rs])),
-                              "br": float(np.mean([r["br_fraction"] for r in rs]))})
+        seeds_out = []
+        for sd in seeds:
+            name = f"f6-random-{p}-{sd}"
+            r = run(name, lambda: DTNSegmenter(load_dtn(ck), policy="random", p_bp=p, seed=sd),
+                    ck, sequences)
+            seeds_out.append({"seed": sd, "name": name, "J&F": r["global"]["J&F-Mean"],
+                              "br": r["br_fraction"], "routes": r["routes"]})
+        out["random"].append({"p_bp": p, "J&F": float(np.mean([x["J&F"] for x in seeds_out])),
+                              "br": float(np.mean([x["br"] for x in seeds_out])),
+                              "per_seed": seeds_out})
     for n in periods:
         r = run(f"f6-periodic-{n}", lambda: DTNSegmenter(load_dtn(ck), policy="periodic", period=n),
                 ck, sequences)
-        out["periodic"].append({"period": n, "J&F": r["global"]["J&F-Mean"], "br": r["br_fraction"]})
+        out["periodic"].append({"period": n, "J&F": r["global"]["J&F-Mean"],
+                                "br": r["br_fraction"], "routes": r["routes"]})
     return out
 
 
-def speed_model(timing_file=TIMING_FILE) -> dict:
-    """Per-component seconds per frame measured by ``benchmarks/bench_dtn.py``.
+def cpu_timings(timing_file=TIMING_FILE) -> dict:
+    """Per-component seconds per frame measured by ``benchmarks/bench_dtn.py`` on a
+    2-core CPU (1 thread), shipped with the package.
 
     Frames per second at a BR fraction b is modelled as
-    ``1 / (backbone + DM + BP + MRN + b BR)``: every frame pays for the backbone, the
-    "DM" (flow network + mask warp + decision head: the warp is shared with BP and the
-    MRN's guidance needs it on BR frames too), the BP boxes and the MRN; a BR frame adds
-    the re-identification.
+    ``1 / (backbone + DM + BP + MRN + b BR)`` (:func:`fps_at`): every frame pays for the
+    backbone, the "DM" (flow network + mask warp + decision head: the warp is shared with
+    BP and the MRN's guidance needs it on BR frames too), the BP boxes and the MRN; a BR
+    frame adds the re-identification.
     """
-    t = json.loads(Path(timing_file).read_text())
-    return t
+    return json.loads(Path(timing_file).read_text())
 
 
 def fps_at(br_fraction: float, comp: dict) -> float:
@@ -202,8 +148,8 @@ def prepare(jobs: int = 2, quiet: bool = True) -> dict:
     to run beside a notebook (locks).
     """
     import multiprocessing as mp
-    from .config import cpu
-    from .synthetic import ensure_dataset
+    from ..config import cpu
+    from ..data.synthetic import ensure_dataset
     ensure_dataset(cfg=cpu().data, progress=not quiet)
     train_dtn("cpu", variant="flow", progress=not quiet)       # every variant needs it
     print("checkpoint ready: flow", flush=True)

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import box_iou
 
-from vos_lib.flow import warp
-from vos_lib.boxes import mask_to_box  # noqa: F401  (re-exported: BP boxes = mask_to_box(warped masks))
+from ..core.flow import warp
+from ..core.boxes import mask_to_box  # noqa: F401  (re-exported: BP boxes = mask_to_box(warped masks))
 
 
 class DecisionModule(nn.Module):
@@ -25,8 +25,8 @@ class DecisionModule(nn.Module):
 
     Args:
         in_channels: channels of the flow network's Conv6 features, i.e. ``flow_net.conv6_channels``
-            (``16 * width`` for :class:`vos_lib.flow.FlowNetS`, or RAFT's context channels for
-            :class:`vos_lib.flow.RAFTFlow`). Any ``(N, C, h, w)`` map works, and an already
+            (``16 * width`` for :class:`vos_lib.core.flow.FlowNetS`, or RAFT's context channels for
+            :class:`vos_lib.core.flow.RAFTFlow`). Any ``(N, C, h, w)`` map works, and an already
             pooled ``(N, C)`` vector works too.
         hidden: width of the first FC layer (256 in the paper).
 
@@ -92,7 +92,7 @@ def confidence_target(bp_boxes: Tensor, gt_boxes: Tensor, valid: Optional[Tensor
             ``mask_to_box(warp(prev_masks, flow))[0]``).
         gt_boxes: ``(K, 4)`` ground-truth boxes ``T^_i^k`` of the same objects.
         valid: ``(K,)`` bool, True where object ``k`` is present in the ground-truth frame
-            (the ``valid`` output of :func:`vos_lib.boxes.mask_to_box`). ``None`` treats every
+            (the ``valid`` output of :func:`vos_lib.core.boxes.mask_to_box`). ``None`` treats every
             non-all-zero GT box as present.
 
     Rules for absent objects (the paper does not discuss them):
@@ -101,7 +101,7 @@ def confidence_target(bp_boxes: Tensor, gt_boxes: Tensor, valid: Optional[Tensor
     * If *no* object is present, the target is 1.0 when every BP box is empty too (BP agrees
       that nothing is visible, so it is trustworthy). Otherwise it is 0.0 (BP hallucinates a
       box, so the frame should go to BR). "Empty" here means the all-zero box of
-      :func:`vos_lib.boxes.mask_to_box`.
+      :func:`vos_lib.core.boxes.mask_to_box`.
     * A zero-area BP box for a present object has IoU 0. Two identical zero-area boxes
       (one-pixel objects) have IoU 1.
     """
@@ -119,6 +119,18 @@ def confidence_target(bp_boxes: Tensor, gt_boxes: Tensor, valid: Optional[Tensor
     return iou.mean()
 
 
+def frame_target(flow: Tensor, prev_masks: Tensor, cur_masks: Tensor) -> Tensor:
+    """Eq. 1 for one frame pair, from the flow O_i (``(1, 2, H, W)``) and the objects'
+    masks of frames i-1 and i (``(K, H, W)``): warp Y_{i-1}^k into frame i, take the boxes
+    of the warped masks (the BP boxes) and score them against the ground-truth boxes
+    with :func:`confidence_target` (what :meth:`vos_lib.dtn.DTN.training_step` does for a
+    batch)."""
+    warped = warp(prev_masks.float()[:, None], flow.expand(len(prev_masks), -1, -1, -1))[:, 0]
+    bp, bp_ok = mask_to_box(warped)
+    gt, gt_ok = mask_to_box(cur_masks)
+    return confidence_target(bp * bp_ok[:, None], gt, gt_ok)
+
+
 def dm_loss(pred: Tensor, target: Tensor) -> Tensor:
     """MSE between predicted and target confidences (Sec. 3.2: "trained with mean squared error")."""
     return F.mse_loss(pred, target.to(pred.dtype).reshape(pred.shape))
@@ -130,7 +142,7 @@ def route(confidence: Tensor, theta_c: float = 0.83) -> Tensor:
 
 
 def build_decision(cfg, in_channels: int) -> DecisionModule:
-    """Build the :class:`DecisionModule` of a :class:`vos_lib.config.DTNConfig` (``cfg.dm_hidden``,
+    """Build the :class:`DecisionModule` of a :class:`vos_lib.dtn.config.DTNConfig` (``cfg.dm_hidden``,
     ``cfg.dm_features``: ``"conv6"`` as in the paper or ``"conv6+warp"``, see :func:`warp_statistics`)."""
     if cfg.dm_features not in ("conv6", "conv6+warp"):
         raise ValueError(f"dm_features must be 'conv6' or 'conv6+warp', got {cfg.dm_features!r}")

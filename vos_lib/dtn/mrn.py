@@ -43,6 +43,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import roi_align
 
+from ..core.backbone import LEVELS, STRIDES
+from ..core.boxes import roi_rows
+
 __all__ = [
     "LEVELS",
     "STRIDES",
@@ -57,8 +60,6 @@ __all__ = [
     "mrn_loss",
 ]
 
-LEVELS = ("res2", "res3", "res4", "res5")
-STRIDES = {"res2": 4, "res3": 8, "res4": 16, "res5": 32}
 
 
 def level_sizes(M: int) -> Dict[str, int]:
@@ -67,14 +68,6 @@ def level_sizes(M: int) -> Dict[str, int]:
         raise ValueError(f"M must be divisible by 8 (m_5 = M/8), got {M}")
     return {lvl: M // (2 ** i) for i, lvl in enumerate(LEVELS)}
 
-
-def _rois(boxes: Tensor, batch_index: Optional[Tensor], like: Tensor) -> Tensor:
-    boxes = boxes.reshape(-1, 4).to(device=like.device, dtype=like.dtype)
-    if batch_index is None:
-        b = boxes.new_zeros((boxes.shape[0], 1))
-    else:
-        b = batch_index.reshape(-1, 1).to(device=like.device, dtype=like.dtype)
-    return torch.cat([b, boxes], dim=1)
 
 
 def roi_crops(features: Mapping[str, Tensor], boxes: Tensor, M: int = 32,
@@ -94,7 +87,7 @@ def roi_crops(features: Mapping[str, Tensor], boxes: Tensor, M: int = 32,
     out = {}
     for lvl, m in level_sizes(M).items():
         f = features[lvl]
-        out[lvl] = roi_align(f, _rois(boxes, batch_index, f), output_size=(m, m),
+        out[lvl] = roi_align(f, roi_rows(boxes, batch_index, f), output_size=(m, m),
                              spatial_scale=1.0 / strides[lvl], sampling_ratio=1, aligned=True)
     return out
 
@@ -121,7 +114,7 @@ def crop_masks(masks: Tensor, boxes: Tensor, size: int,
         sx = masks.shape[-1] / float(image_size[1])
         boxes = boxes * boxes.new_tensor([sx, sy, sx, sy])
     idx = torch.arange(boxes.shape[0], device=masks.device)
-    return roi_align(masks, _rois(boxes, idx, masks), output_size=(size, size),
+    return roi_align(masks, roi_rows(boxes, idx, masks), output_size=(size, size),
                      spatial_scale=1.0, sampling_ratio=0, aligned=True)
 
 
@@ -196,7 +189,7 @@ class MaskRefinementNetwork(nn.Module):
 
     @classmethod
     def from_config(cls, cfg, in_channels: Mapping[str, int]) -> "MaskRefinementNetwork":
-        """Build from a :class:`vos_lib.config.DTNConfig`."""
+        """Build from a :class:`vos_lib.dtn.config.DTNConfig`."""
         return cls(in_channels, channels=cfg.mrn_channels, M=cfg.mrn_M, guidance=cfg.mask_guidance)
 
     def guidance_crops(self, warped_masks: Tensor, boxes: Tensor,

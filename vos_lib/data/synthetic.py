@@ -43,13 +43,13 @@ Written layout under ``ROOT``::
     JPEGImages/480p/<seq>/00000.jpg ...     RGB frames, JPEG quality 95
     Annotations/480p/<seq>/00000.png ...    indexed PNG (DAVIS palette), ids 0..K, all frames
     Flow/480p/<seq>/00001.npz ...           t >= 1: flow (H,W,2) float16, valid (H,W) bool
-                                            (flow rounded to 1/32 px; ``read_flow``)
+                                            (flow rounded to 1/32 px; ``vos_lib.data.load_flow``)
     ImageSets/2017/train.txt, val.txt       sequence names (train-000, ..., val-000, ...)
     Meta/<seq>.json                         per-frame per-object measurements + event list
     meta.json                               generator version, config, seeds; "complete": true
                                             is written last, atomically
 
-CLI: ``python -m vos_lib.synthetic --root DIR [--n-train N --n-val N --n-frames T
+CLI: ``python -m vos_lib.data.synthetic --root DIR [--n-train N --n-val N --n-frames T
 --height H --width W --difficulty D --seed S --workers W]``.
 """
 from __future__ import annotations
@@ -70,9 +70,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .config import SyntheticConfig
-from .io import atomic_write_bytes, write_frame, write_mask
-from .paths import file_lock, synthetic_root
+from ..io import atomic_write_bytes, write_frame, write_mask
+from ..paths import file_lock, synthetic_root
 
 GENERATOR_VERSION = "1.0"
 GENERATOR_NAME = "vos_lib.synthetic"
@@ -105,6 +104,18 @@ DIFFICULTY: dict[str, dict] = {
 # --------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------
+@dataclass
+class SyntheticConfig:
+    """Size of the generated synthetic DAVIS-format dataset."""
+    height: int = 96
+    width: int = 160
+    n_train: int = 60
+    n_val: int = 20
+    n_frames: int = 40
+    difficulty: str = "medium"
+    seed: int = 0
+
+
 @dataclass
 class SyntheticVideo:
     """One generated sequence (see the module docstring for the flow convention)."""
@@ -885,11 +896,10 @@ def _events(per_frame: list[dict], K: int, T: int, fast: float) -> list[dict]:
 # --------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------
-_atomic_write_bytes = atomic_write_bytes   # shared with the rest of vos_lib (io)
 
 
 def _write_json(path: Path, obj) -> None:
-    _atomic_write_bytes(Path(path), (json.dumps(obj, indent=1) + "\n").encode())
+    atomic_write_bytes(Path(path), (json.dumps(obj, indent=1) + "\n").encode())
 
 
 def write_sequence(root, name: str, video: SyntheticVideo) -> None:
@@ -905,7 +915,7 @@ def write_sequence(root, name: str, video: SyntheticVideo) -> None:
         if t >= 1:
             buf = _io.BytesIO()
             np.savez_compressed(buf, flow=quantize_flow(video.flows[t]), valid=video.valid[t])
-            _atomic_write_bytes(root / "Flow" / "480p" / name / f"{t:05d}.npz", buf.getvalue())
+            atomic_write_bytes(root / "Flow" / "480p" / name / f"{t:05d}.npz", buf.getvalue())
     _write_json(root / "Meta" / f"{name}.json", video.meta)
 
 
@@ -913,12 +923,6 @@ def quantize_flow(flow: np.ndarray) -> np.ndarray:
     """Round to multiples of ``FLOW_QUANTUM`` px and cast to float16, as stored on disk
     (error <= 1/64 px below 32 px of motion; it makes the npz files ~8x smaller)."""
     return (np.round(np.asarray(flow, np.float32) / FLOW_QUANTUM) * FLOW_QUANTUM).astype(np.float16)
-
-
-def read_flow(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read one ``Flow/480p/<seq>/%05d.npz``: ``(flow float32 (H,W,2), valid bool (H,W))``."""
-    with np.load(path) as z:
-        return z["flow"].astype(np.float32), z["valid"].astype(bool)
 
 
 # --------------------------------------------------------------------------------------
@@ -996,7 +1000,7 @@ def generate_dataset(root, cfg: SyntheticConfig | None = None, *, workers: int |
         isets.mkdir(parents=True, exist_ok=True)
         for split in ("train", "val"):
             names = [j[1] for j in jobs if j[1].startswith(split + "-")]
-            _atomic_write_bytes(isets / f"{split}.txt", "".join(n + "\n" for n in names).encode())
+            atomic_write_bytes(isets / f"{split}.txt", "".join(n + "\n" for n in names).encode())
         counts: dict = {}
         for _, ev in results.values():
             for e in ev:
@@ -1076,7 +1080,7 @@ def _remove_stale(root: Path) -> None:
 # --------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     d = SyntheticConfig()
-    ap = argparse.ArgumentParser(prog="python -m vos_lib.synthetic",
+    ap = argparse.ArgumentParser(prog="python -m vos_lib.data.synthetic",
                                  description="Generate the synthetic DAVIS-format dataset.")
     ap.add_argument("--root", type=Path, default=None,
                     help=f"output directory (default: {synthetic_root()})")

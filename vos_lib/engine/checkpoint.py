@@ -14,8 +14,8 @@ from typing import Callable
 
 import torch
 
-from .io import atomic_save
-from .paths import checkpoint_dir, file_lock
+from ..io import UsageError, atomic_save
+from ..paths import checkpoint_dir, file_lock
 
 
 def save(path: str | os.PathLike, state: dict) -> Path:
@@ -32,7 +32,7 @@ def load(path: str | os.PathLike, map_location="cpu") -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=False)
     except Exception as e:  # truncated or foreign file
-        raise RuntimeError(f"{path}: not a readable vos_lib checkpoint ({e})") from e
+        raise UsageError(f"{path}: not a readable vos_lib checkpoint ({e})") from e
 
 
 def cached(name: str, build: Callable[[Path], None], directory: str | os.PathLike | None = None) -> Path:
@@ -51,3 +51,20 @@ def cached(name: str, build: Callable[[Path], None], directory: str | os.PathLik
         if not path.is_file():
             raise RuntimeError(f"building checkpoint {name!r} did not write {path}")
     return path
+
+
+def load_model(path: str | os.PathLike, device=None):
+    """Rebuild any registered method's network from a checkpoint alone.
+
+    The checkpoint records its ``method`` and ``config``; the method's registry entry
+    knows how to build the network from them (:class:`vos_lib.core.segmenter.Method`).
+    """
+    from ..core.segmenter import get_method
+    state = load(path, map_location="cpu")
+    if not isinstance(state, dict) or "method" not in state or "config" not in state:
+        raise UsageError(f"{path}: not a vos_lib model checkpoint (no 'method'/'config' "
+                           "recorded; it was written by another program or an older version)")
+    spec = get_method(state["method"])
+    if spec.from_checkpoint is None:
+        raise UsageError(f"{path}: method {state['method']!r} has no trained network")
+    return spec.from_checkpoint(state).to(device or "cpu").eval()

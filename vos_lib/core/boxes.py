@@ -2,7 +2,7 @@
 
 Box convention used across ``vos_lib``: float ``(x1, y1, x2, y2)`` in **pixel-centre
 coordinates**, meaning pixel ``(row i, col j)`` has its centre at ``(x=j, y=i)``. This is the
-``align_corners=True`` convention of :func:`vos_lib.flow.warp`. The box of a mask spans
+``align_corners=True`` convention of :func:`vos_lib.core.flow.warp`. The box of a mask spans
 the centres of its extreme foreground pixels, as in :func:`torchvision.ops.masks_to_boxes`.
 So ``x2``/``y2`` are the *inclusive* last foreground column/row, a ``w``-pixel-wide object
 has box width ``w - 1``, and every box of an ``H x W`` frame lies in
@@ -12,6 +12,8 @@ Shape parametrisation (CRPN anchors, Sec. 3.2): ``scale = sqrt(w * h)`` and
 ``ratio = h / w``. The inverse is ``w = scale / sqrt(ratio)``, ``h = scale * sqrt(ratio)``.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -56,18 +58,10 @@ def enlarge_box(boxes: Tensor, ratio: float, min_size: float = 0.0) -> Tensor:
     return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
 
 
-def clip_box(boxes: Tensor, size: tuple[int, int]) -> Tensor:
-    """Clip boxes to an ``(H, W)`` frame, that is to ``[0, W-1] x [0, H-1]`` (pixel centres)."""
-    H, W = size
-    x = boxes[..., 0::2].clamp(0, W - 1)
-    y = boxes[..., 1::2].clamp(0, H - 1)
-    return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
-
-
 def roi_box(boxes: Tensor, context: float, size: tuple[int, int], min_size: float = 8.0) -> Tensor:
     """The RoI the MRN crops for a pixel-centre box (Sec. 3.3): context added, clipped.
 
-    ``roi_align(aligned=True)`` and :func:`vos_lib.mrn.paste_masks` use *continuous*
+    ``roi_align(aligned=True)`` and :func:`vos_lib.dtn.mrn.paste_masks` use *continuous*
     coordinates (pixel ``x`` covers ``[x, x + 1)``), while :func:`mask_to_box` gives the
     centres of the extreme pixels, so the box is first widened to ``[x1, x2 + 1]`` (the
     object's full extent), then grown by ``context`` (``w' = w (1 + context)``), then
@@ -101,3 +95,22 @@ def csr_to_box(center: Tensor, scale: Tensor, ratio: Tensor) -> Tensor:
     w, h = scale / sr, scale * sr
     cx, cy = center[..., 0], center[..., 1]
     return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
+
+
+def jitter_boxes(boxes: torch.Tensor, amount: float, gen: torch.Generator | None = None) -> torch.Tensor:
+    """Random shift/resize of boxes by up to ``amount`` of their size (training RoIs)."""
+    w = (boxes[:, 2] - boxes[:, 0]).clamp(min=4)
+    h = (boxes[:, 3] - boxes[:, 1]).clamp(min=4)
+    r = (torch.rand(boxes.shape[0], 4, generator=gen, device="cpu").to(boxes.device) * 2 - 1) * amount
+    return boxes + r * torch.stack([w, h, w, h], 1)
+
+
+def roi_rows(boxes: Tensor, batch_index: Optional[Tensor], like: Tensor) -> Tensor:
+    """``(N, 5)`` RoIs ``[b, x1, y1, x2, y2]`` in ``like``'s dtype/device, the format of
+    :func:`torchvision.ops.roi_align` (``batch_index`` None: every box from image 0)."""
+    boxes = boxes.reshape(-1, 4).to(device=like.device, dtype=like.dtype)
+    if batch_index is None:
+        b = boxes.new_zeros((boxes.shape[0], 1))
+    else:
+        b = batch_index.reshape(-1, 1).to(device=like.device, dtype=like.dtype)
+    return torch.cat([b, boxes], dim=1)

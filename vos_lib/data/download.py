@@ -8,7 +8,7 @@ into place, so a half-extracted dataset is never left where the library looks fo
 
 Command line::
 
-    python -m vos_lib.download [--dest DIR]
+    python -m vos_lib.data.download [--dest DIR]
 
 Offline?  Download the zip by hand from ``DAVIS_2017_TRAINVAL_480P_URL``, then either
 put it next to the destination (``<dest>/../DAVIS-2017-trainval-480p.zip``) and rerun
@@ -33,8 +33,8 @@ import zipfile
 from pathlib import Path
 from typing import Optional, Union
 
-from .io import DataFormatError
-from .paths import data_root, file_lock
+from ..io import DataFormatError
+from ..paths import data_root, file_lock
 
 __all__ = ["download_davis", "default_davis_root", "DownloadError", "OfflineError",
            "DAVIS_2017_TRAINVAL_480P_URL", "DAVIS_2017_TRAINVAL_480P_SHA256",
@@ -225,7 +225,7 @@ def _find_root(folder: Path) -> Path:
 
 
 def _validate(root: Path, *, deep: bool = True) -> None:
-    from .data import DAVIS
+    from .davis import DAVIS
     for split in ("train", "val"):
         DAVIS(root, year="2017", split=split).validate(deep=deep)
 
@@ -304,7 +304,7 @@ def download_davis(dest: Union[str, os.PathLike, None] = None, *,
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vos_lib.download",
+    p = argparse.ArgumentParser(prog="python -m vos_lib.data.download",
                                 description="Download DAVIS 2017 trainval 480p.")
     p.add_argument("--dest", type=Path, default=None,
                    help=f"folder that becomes the DAVIS root (default: {default_davis_root()})")

@@ -23,12 +23,15 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from . import checkpoint
-from .config import Preset, get_preset
-from .data import DAVIS, StaticPairDataset, VideoClipDataset
-from .dtn import DTN
-from .paths import checkpoint_dir, synthetic_root
-from .trainer import default_device, fit, make_optimizer, seed_everything
+from ..config import Preset, get_preset
+from ..core.segmenter import pick_device
+from ..data import DAVIS, StaticPairDataset, VideoClipDataset
+from ..engine import checkpoint
+from ..io import UsageError
+from ..engine.trainer import fit, make_optimizer, seed_everything
+from ..paths import checkpoint_dir, synthetic_root
+from .config import DTNConfig, from_dict
+from .model import DTN
 
 VARIANTS = ("full", "no_pretrain", "no_finetune", "no_guidance")
 
@@ -54,28 +57,28 @@ def _build(preset: Preset, guidance: bool = True) -> DTN:
     return DTN(cfg)
 
 
-def _lr(preset, stage):
-    return {"flow": preset.train.flow_lr, "pretrain": preset.train.pretrain_lr,
-            "finetune": preset.train.finetune_lr}[stage]
+def _lr(cfg: DTNConfig, stage):
+    return {"flow": cfg.flow_lr, "pretrain": cfg.pretrain_lr, "finetune": cfg.finetune_lr}[stage]
 
 
 def run_stage(model: DTN, stage: str, preset: Preset, loader, iters: int, ckpt: Path,
               params=None, device=None, progress=True):
     """One training stage with its own optimizer; resumes from ``ckpt`` if partial."""
     model.stage = stage
-    lr = _lr(preset, stage)
+    lr = _lr(model.cfg, stage)
     if params is None and stage == "flow":
         params = model.flow.parameters()
     elif params is None:      # Eq. 5 jointly; the DM head with its own (higher) lr at CPU scale
         rest = [p for n, p in model.named_parameters() if not n.startswith(("flow.", "dm."))]
         params = [{"params": rest, "lr": lr},
-                  {"params": list(model.dm.parameters()), "lr": lr * preset.train.dm_lr_mult}]
+                  {"params": list(model.dm.parameters()), "lr": lr * model.cfg.dm_lr_mult}]
     opt = make_optimizer(params, preset.train.optimizer, lr, preset.train.momentum)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=preset.train.lr_step, gamma=0.1)
     step_fn = model.flow_step if stage == "flow" else model.training_step
     hist = fit(model, loader, iters=iters, optimizer=opt, scheduler=sched, step_fn=step_fn,
                ckpt_path=ckpt, device=device, amp=preset.train.amp, desc=stage,
-               extra_state={"preset": preset.to_dict(), "dtn_cfg": asdict(model.cfg), "stage": stage},
+               extra_state={"method": "dtn", "config": asdict(model.cfg),
+                            "preset": preset.to_dict(), "stage": stage},
                progress=progress)
     return hist
 
@@ -95,10 +98,10 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
     preset = get_preset(preset) if isinstance(preset, str) else preset
     data_root = Path(data_root) if data_root else _default_data(preset)
     out_dir = Path(out_dir) if out_dir else checkpoint_dir()
-    device = torch.device(device) if device else default_device()
+    device = pick_device(device)
     tag = f"dtn-{preset.name}"
     static, video, pairs = _datasets(preset, data_root)
-    T = preset.train
+    T, C = preset.train, preset.dtn
 
     def stage_ckpt(name, build):
         return checkpoint.cached(f"{tag}-{name}", build, out_dir)
@@ -106,9 +109,11 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
     def train_flow(path):
         seed_everything(T.seed)
         m = _build(preset).to(device)
-        run_stage(m, "flow", preset, _loader(pairs, preset), T.flow_iters, path,
+        run_stage(m, "flow", preset, _loader(pairs, preset), C.flow_iters, path,
                   device=device, progress=progress)
 
+    if C.flow_iters > 0 and cached_checkpoint(preset.name, "flow", out_dir) is None:
+        _require_flow(data_root)
     flow_path = stage_ckpt("flow", train_flow)
     if variant == "flow":                      # stage 0 alone (the flow chapter uses it)
         return flow_path
@@ -121,16 +126,16 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
 
     def pretrain(path, guidance=True):
         m = fresh(guidance)
-        run_stage(m, "pretrain", preset, _loader(static, preset), T.pretrain_iters, path,
+        run_stage(m, "pretrain", preset, _loader(static, preset), C.pretrain_iters, path,
                   device=device, progress=progress)
 
     def finetune(path, init=None, guidance=True, dm_only=False):
         m = fresh(guidance)
         if init is not None:
             m.load_state_dict(checkpoint.load(init)["model"])
-        params = ([{"params": list(m.dm.parameters()), "lr": T.finetune_lr * T.dm_lr_mult}]
+        params = ([{"params": list(m.dm.parameters()), "lr": C.finetune_lr * C.dm_lr_mult}]
                   if dm_only else None)
-        iters = max(T.finetune_iters // 4, 1) if dm_only else T.finetune_iters
+        iters = max(C.finetune_iters // 4, 1) if dm_only else C.finetune_iters
         run_stage(m, "finetune", preset, _loader(video, preset), iters, path, params=params,
                   device=device, progress=progress)
 
@@ -148,24 +153,49 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
     return stage_ckpt("no_guidance", lambda p: finetune(p, init=pt, guidance=False))
 
 
+def _require_flow(data_root) -> None:
+    """The flow stage learns from ground-truth flow; without any it would train on a zero
+    loss (real DAVIS ships none), so it is refused with what to do instead."""
+    train = DAVIS(data_root, year="2017", split="train")
+    if not any(train.has_flow(s) for s in train.sequences):
+        raise UsageError(
+            f"{data_root}: no ground-truth optical flow (Flow/480p/<seq>/*.npz) in the train "
+            "split, so the flow stage (FlowNet-S trained from scratch, --preset cpu) would "
+            "learn nothing. Use --preset paper (a pre-trained RAFT, no flow stage), or train "
+            "on data with flow, e.g. the generated videos (omit --data)")
+
+
 def _sub(state: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def _default_data(preset: Preset) -> Path:
     if preset.name != "cpu":
-        raise ValueError("--data is required at paper scale (a DAVIS root; "
-                         "see `python -m vos_lib.download`)")
-    from .synthetic import ensure_dataset
+        raise UsageError("--data is required at paper scale (a DAVIS root; "
+                         "see `python -m vos_lib.data.download`)")
+    from ..data.synthetic import ensure_dataset
     return ensure_dataset(synthetic_root(), preset.data)
 
 
-def load_dtn(path, device=None) -> DTN:
-    """Rebuild a DTN from a checkpoint written by :func:`train_dtn`."""
-    state = checkpoint.load(path, map_location="cpu")
-    from .config import DTNConfig
-    dtn_cfg = DTNConfig(**{k: tuple(v) if isinstance(v, list) else v
-                           for k, v in state["dtn_cfg"].items()})
-    model = DTN(dtn_cfg)
+def from_checkpoint(state: dict) -> DTN:
+    """Rebuild a DTN from the contents of a checkpoint written by :func:`train_dtn`."""
+    model = DTN(from_dict(state["config"]))
     model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def load_dtn(path, device=None) -> DTN:
+    """Rebuild a DTN from a checkpoint written by :func:`train_dtn`; any other file is
+    refused with a message naming it."""
+    state = checkpoint.load(path, map_location="cpu")
+    if not isinstance(state, dict) or state.get("method") != "dtn" or "config" not in state:
+        raise UsageError(f"{path}: not a DTN checkpoint of vos_lib (no method 'dtn' and "
+                         "config recorded; train one with `python -m vos_lib train`)")
+    model = from_checkpoint(state)
     return model.to(device or "cpu").eval()
+
+
+def cached_checkpoint(preset: str = "cpu", variant: str = "full", out_dir=None):
+    """The path of a finished cached checkpoint of ``variant`` (None if not trained yet)."""
+    path = Path(out_dir or checkpoint_dir()) / f"dtn-{preset}-{variant}.pt"
+    return path if path.is_file() else None

@@ -18,26 +18,17 @@ against ground-truth flow (the paper uses a pre-trained FlowNet2-S, not part of 
 """
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
-from dataclasses import asdict
-
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import crpn as crpn_mod
 from . import mrn as mrn_mod
-from .backbone import build_backbone
-from .boxes import mask_to_box, roi_box
+from ..core.backbone import LEVELS, build_backbone
+from ..core.boxes import jitter_boxes, mask_to_box, roi_box
+from ..core.timer import NullTimer
 from .config import DTNConfig
 from .decision import build_decision, confidence_target, dm_loss, warp_statistics
-from .flow import build_flow, multiscale_epe_loss, warp
-from .io import VOID
-from .segmenter import SegmentResult, from_consecutive, to_consecutive
-
-LEVELS = ("res2", "res3", "res4", "res5")
+from ..core.flow import build_flow, multiscale_epe_loss, warp
 
 
 # ------------------------------------------------------------------------ batch helpers
@@ -51,14 +42,6 @@ def split_objects(masks: torch.Tensor, n_objects: torch.Tensor):
     sample = torch.tensor(sample, dtype=torch.long, device=masks.device)
     ids = torch.tensor(ids, dtype=torch.long, device=masks.device)
     return sample, ids
-
-
-def jitter_boxes(boxes: torch.Tensor, amount: float, gen: torch.Generator | None = None) -> torch.Tensor:
-    """Random shift/resize of boxes by up to ``amount`` of their size (training RoIs)."""
-    w = (boxes[:, 2] - boxes[:, 0]).clamp(min=4)
-    h = (boxes[:, 3] - boxes[:, 1]).clamp(min=4)
-    r = (torch.rand(boxes.shape[0], 4, generator=gen, device="cpu").to(boxes.device) * 2 - 1) * amount
-    return boxes + r * torch.stack([w, h, w, h], 1)
 
 
 class DTN(nn.Module):
@@ -171,6 +154,11 @@ class DTN(nn.Module):
         return {"confidence": self.dm(fout["conv6"], extra), "flow": fout["flow"],
                 "conv6": fout["conv6"], "warped": warped, "extra": extra}
 
+    def roi(self, boxes: torch.Tensor, image_size) -> torch.Tensor:
+        """The MRN's RoIs for target boxes T_i^k: ``box_context`` added, in RoIAlign's
+        continuous convention, clipped to the frame (:func:`vos_lib.core.boxes.roi_box`)."""
+        return roi_box(boxes, self.cfg.box_context, image_size)
+
     @torch.no_grad()
     def first_frame(self, img: torch.Tensor, masks: torch.Tensor) -> dict:
         """Initialise the state from frame 1: features f(T_1^k) for Eq. 2, boxes, masks."""
@@ -188,7 +176,7 @@ class DTN(nn.Module):
 
         Returns the (H, W) id mask (1..K), the new state and ``{confidence, route}``.
         """
-        timer = timer or _NullTimer()
+        timer = timer or NullTimer()
         theta = self.cfg.theta_c if theta_c is None else theta_c
         H, W = img.shape[-2:]
         K = state["masks"].shape[0]
@@ -210,10 +198,10 @@ class DTN(nn.Module):
             boxes = bp_boxes
         else:
             with timer("BR"):
-                boxes, _ = crpn_mod.reidentify(self.crpn, feats, state["boxes"], state["first_feats"],
-                                               state["prev_feats"], (H, W), mode=rpn)
+                boxes, _ = self.crpn.reidentify(feats, state["boxes"], state["first_feats"],
+                                                state["prev_feats"], (H, W), mode=rpn)
         with timer("MRN"):
-            roi = roi_box(boxes, self.cfg.box_context, (H, W))
+            roi = self.roi(boxes, (H, W))
             logits = self.mrn(feats, roi, warped, torch.zeros(K, dtype=torch.long, device=img.device))
             probs = mrn_mod.paste_masks(torch.sigmoid(logits), roi, (H, W))
         ids = mrn_mod.merge_masks(probs)
@@ -226,107 +214,3 @@ class DTN(nn.Module):
         state["prev_feats"] = torch.where(keep, fvec, state["prev_feats"])
         state["masks"], state["img"] = masks, img
         return ids, state, {"confidence": conf, "route": route}
-
-
-class _NullTimer:
-    @contextmanager
-    def __call__(self, name):
-        yield
-
-
-class Timer:
-    """Accumulates wall time per component (Table 4), synchronising CUDA if used."""
-
-    def __init__(self, device):
-        self.device = torch.device(device)
-        self.total: dict[str, float] = {}
-        self.count: dict[str, int] = {}
-
-    @contextmanager
-    def __call__(self, name):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        yield
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        self.total[name] = self.total.get(name, 0.0) + time.perf_counter() - t0
-        self.count[name] = self.count.get(name, 0) + 1
-
-    def per_call(self) -> dict:
-        return {k: self.total[k] / self.count[k] for k in self.total}
-
-
-# ----------------------------------------------------------------------- segmenter
-class DTNSegmenter:
-    """Runs a trained DTN over a whole video (no online fine-tuning, Sec. 3.4).
-
-    ``policy`` picks BP/BR per frame: ``"dm"`` (the decision module with ``theta_c``),
-    ``"random"`` (BP with probability ``p_bp``), ``"periodic"`` (BR every ``period``
-    frames), ``"bp"``/``"br"`` (always one stream), as in DTN Fig. 6.
-    """
-    name = "dtn"
-
-    def __init__(self, model: DTN, device=None, theta_c: float | None = None, policy: str = "dm",
-                 p_bp: float = 0.5, period: int = 5, rpn: str = "conditional", use_dtn: bool = True,
-                 seed: int = 0):
-        self.model = model.eval()
-        self.device = torch.device(device) if device else next(model.parameters()).device
-        self.model.to(self.device)
-        self.theta_c, self.policy, self.p_bp, self.period = theta_c, policy, p_bp, period
-        self.rpn, self.use_dtn, self.seed = rpn, use_dtn, seed
-
-    def _to_tensor(self, frame: np.ndarray) -> torch.Tensor:
-        h, w = self.model.cfg.input_size
-        t = torch.from_numpy(np.array(frame)).to(self.device).permute(2, 0, 1)[None].float() / 255
-        if t.shape[-2:] != (h, w):
-            t = F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False)
-        return t
-
-    def _force(self, t: int, rng: np.random.Generator) -> str | None:
-        if self.policy == "dm":
-            return None
-        if self.policy == "random":
-            return "BP" if rng.random() < self.p_bp else "BR"
-        if self.policy == "periodic":
-            return "BR" if t % self.period == 0 else "BP"
-        if self.policy in ("bp", "br"):
-            return self.policy.upper()
-        raise ValueError(f"unknown routing policy {self.policy!r}")
-
-    @torch.no_grad()
-    def segment(self, frames, first_mask) -> SegmentResult:
-        H0, W0 = first_mask.shape
-        cons, ids = to_consecutive(first_mask)
-        K = len(ids)
-        h, w = self.model.cfg.input_size
-        m = torch.from_numpy(cons).to(self.device)[None, None].float()
-        m = F.interpolate(m, size=(h, w), mode="nearest")[0, 0].long()
-        masks0 = torch.stack([(m == k + 1) for k in range(K)]).float()
-        for k in range(K):   # an object too small to survive resizing keeps one pixel
-            if masks0[k].sum() == 0:
-                ys, xs = np.nonzero(cons == k + 1)
-                masks0[k, int(ys.mean() * h / H0), int(xs.mean() * w / W0)] = 1
-        timer = Timer(self.device)
-        state = self.model.first_frame(self._to_tensor(frames[0]), masks0)
-        rng = np.random.default_rng(self.seed)
-        out = [np.where(first_mask == VOID, 0, first_mask).astype(np.uint8)]
-        routes, confs, seconds = [], [], []
-        for t in range(1, len(frames)):
-            img = self._to_tensor(frames[t])
-            t0 = time.perf_counter()
-            idm, state, info = self.model.step(img, state, self.theta_c, self._force(t, rng),
-                                               self.rpn, self.use_dtn, timer)
-            if self.device.type == "cuda":
-                torch.cuda.synchronize()
-            seconds.append(time.perf_counter() - t0)
-            routes.append(info["route"])
-            confs.append(round(info["confidence"], 4))
-            full = F.interpolate(idm[None, None].float(), size=(H0, W0), mode="nearest")
-            out.append(from_consecutive(full[0, 0].byte().cpu().numpy(), ids))
-        n = max(len(routes), 1)
-        return SegmentResult(np.stack(out), {
-            "routes": routes, "confidence": confs,
-            "br_fraction": sum(r == "BR" for r in routes) / n,
-            "component_seconds": timer.per_call(), "component_total": dict(timer.total),
-            "frame_seconds": seconds})

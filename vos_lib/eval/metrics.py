@@ -65,7 +65,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from .io import VOID, DataFormatError, read_mask
+from ..io import VOID, DataFormatError, read_mask
 
 #: Boundary tolerance of the F measure, as a fraction of the image diagonal (DAVIS: 0.008).
 BOUND_TH = 0.008

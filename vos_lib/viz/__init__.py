@@ -1,0 +1,10 @@
+"""The book's figures: ``common`` (every chapter), ``data`` (Part I), ``dtn`` (Part II).
+
+Everything is re-exported here, so a chapter writes ``from vos_lib import viz`` and
+``viz.gallery(...)``.
+"""
+from .common import *  # noqa: F401,F403
+from .data import *  # noqa: F401,F403
+from .dtn import *  # noqa: F401,F403
+from .data import EVENT_COLORS, MASK_DIFF_COLORS  # noqa: F401
+from .dtn import ANCHOR_RATIO_STYLES, ANCHOR_SCALE_COLORS, ROUTE_COLORS  # noqa: F401
