@@ -1,0 +1,23 @@
+"""The rendered-book check finds raw tables and raw math, and nothing in code or math."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from check_rendered_book import main, problems  # noqa: E402
+
+
+def test_raw_table_and_math_are_found_rendered_ones_are_not(tmp_path):
+    page = tmp_path / "book" / "ch.html"
+    page.parent.mkdir()
+    page.write_text(
+        "<html><body><p>| a | b |\n|---|---|\n| 1 | 2 |</p>"
+        "<p>the confidence $\\hat C_i$ costs $5 or $6</p>"
+        "<pre><span>| x |\n|---|</span> $y$</pre><br>"
+        '<span class="math notranslate nohighlight">\\(x\\) $not raw$</span>'
+        "<table><tr><td>rendered</td></tr></table></body></html>")
+    found = problems(page)
+    assert len(found) == 2
+    assert "raw Markdown table" in found[0] and "raw math: '$\\\\hat C_i$'" in found[1]
+    assert main([str(tmp_path)]) == 1
+    page.write_text("<html><body><p>fine: $5 and $6</p><pre>$a$ |---|</pre></body></html>")
+    assert problems(page) == [] and main([str(tmp_path)]) == 0
