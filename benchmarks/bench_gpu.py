@@ -7,7 +7,7 @@ are not fetched, see ``--pretrained``):
 
 1. training: milliseconds per optimisation step of ``DTN.training_step`` (Eq. 5 losses)
    in both stages (``model.stage = "pretrain"`` on ``StaticPairDataset`` triples,
-   ``"finetune"`` on ``VideoClipDataset`` triples), exactly as ``vos_lib.trainer.fit``
+   ``"finetune"`` on ``VideoClipDataset`` triples), exactly as ``vos_lib.engine.trainer.fit``
    steps: forward under ``torch.autocast(float16)``, ``GradScaler`` backward, gradient
    clipping at 10, optimizer step (the preset's optimizer and parameter groups).  Batches
    (``preset.train.batch_size`` at ``preset.dtn.input_size``) are made by the library's
@@ -171,7 +171,7 @@ def make_data(preset, data_dir: Path, args) -> tuple[Path, float]:
 
 def train_batches(preset, root: Path, stage: str, n: int, device) -> tuple[list, float]:
     """``n`` collated batches on ``device`` from the datasets training uses for ``stage``
-    (as ``vos_lib.train._datasets`` / ``_loader`` build them); also seconds per batch."""
+    (as ``vos_lib.dtn.train._datasets`` / ``_loader`` build them); also seconds per batch."""
     size, seed = tuple(preset.dtn.input_size), preset.train.seed
     train = DAVIS(root, year="2017", split="train")
     ds = (StaticPairDataset(train, size=size, seed=seed) if stage == "pretrain" else

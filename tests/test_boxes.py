@@ -1,4 +1,4 @@
-"""Box helpers (vos_lib.boxes): mask_to_box, enlarge/clip, the (center, scale, ratio) parametrisation."""
+"""Box helpers (vos_lib.core.boxes): mask_to_box, enlarge, the (center, scale, ratio) parametrisation."""
 import math
 
 import torch

@@ -1,4 +1,4 @@
-"""Tests for vos_lib.download against a local fake server (network only to 127.0.0.1)."""
+"""Tests for vos_lib.data.download against a local fake server (network only to 127.0.0.1)."""
 from __future__ import annotations
 
 import hashlib

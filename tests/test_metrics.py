@@ -1,4 +1,4 @@
-"""Hand-computed checks of the DAVIS J / F measures and statistics (vos_lib.metrics)."""
+"""Hand-computed checks of the DAVIS J / F measures and statistics (vos_lib.eval.metrics)."""
 import numpy as np
 import pytest
 

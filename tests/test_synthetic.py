@@ -1,4 +1,4 @@
-"""Tests of the synthetic DAVIS-format generator (vos_lib.synthetic): determinism, exact
+"""Tests of the synthetic DAVIS-format generator (vos_lib.data.synthetic): determinism, exact
 backward flow, masks, layout on disk, events, and ensure_dataset (incl. concurrency)."""
 from __future__ import annotations
 
@@ -248,7 +248,7 @@ def test_generate_dataset_layout(tmp_path):
 
 
 def test_crash_leaves_nothing(tmp_path, monkeypatch):
-    import vos_lib.synthetic as syn
+    import vos_lib.data.synthetic as syn
     calls = []
 
     def boom(root, name, video):
