@@ -1,4 +1,5 @@
-"""Fail when a rendered page of the book shows a raw Markdown table or raw ``$...$`` math.
+"""Fail when a rendered page of the book shows a raw Markdown table or raw ``$...$`` math,
+or a chapter page has no Summary or no Exercises section.
 
 Run after ``jupyter-book build`` (``make book-check`` does): ``python
 tests/check_rendered_book.py _build/html``.  The text a reader sees is what is left of
@@ -52,10 +53,18 @@ def visible_text(html: str) -> str:
     return "".join(p.parts)
 
 
+CHAPTER = re.compile(r"^\d\d_")       # numbered chapter pages (not intro, glossary, ...)
+SECTIONS = ("summary", "exercises")     # every chapter closes with these (STYLE.md)
+
+
 def problems(page: Path) -> list[str]:
-    text = visible_text(page.read_text(encoding="utf-8"))
+    html = page.read_text(encoding="utf-8")
+    text = visible_text(html)
     out = [f"{page.name}: raw Markdown table: {m.group(0)!r}" for m in TABLE.finditer(text)]
     out += [f"{page.name}: raw math: {m.group(0)!r}" for m in MATH.finditer(text)]
+    if CHAPTER.match(page.name):
+        out += [f"{page.name}: no {name.capitalize()} section" for name in SECTIONS
+                if not re.search(rf'<section id="{name}(-\d+)?"', html)]
     return out
 
 

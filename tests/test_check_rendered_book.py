@@ -21,3 +21,15 @@ def test_raw_table_and_math_are_found_rendered_ones_are_not(tmp_path):
     assert main([str(tmp_path)]) == 1
     page.write_text("<html><body><p>fine: $5 and $6</p><pre>$a$ |---|</pre></body></html>")
     assert problems(page) == [] and main([str(tmp_path)]) == 0
+
+
+def test_a_chapter_page_needs_summary_and_exercises(tmp_path):
+    page = tmp_path / "book" / "07_x.html"
+    page.parent.mkdir()
+    page.write_text('<html><body><section id="summary"><h2>Summary</h2></section></body></html>')
+    assert problems(page) == ["07_x.html: no Exercises section"]
+    page.write_text('<section id="summary"></section><section id="exercises"></section>')
+    assert problems(page) == []
+    other = tmp_path / "book" / "glossary.html"
+    other.write_text("<html><body>terms</body></html>")
+    assert problems(other) == []
