@@ -40,7 +40,7 @@ test-notebooks: setup
 book-check: setup
 	rm -rf _build
 	$(VENV)/bin/jupyter-book build . -W --keep-going --builder html
-	$(PY) tests/check_rendered_book.py _build/html   # no raw Markdown table or $math$ on a page
+	$(PY) tests/check_rendered_book.py _build/html   # no raw Markdown table or raw math on a page
 
 ## make book: render the book (stored outputs, no execution) to _build/html
 book: setup
