@@ -8,11 +8,10 @@ from .baselines import RepeatFirstMask
 from .data import DAVIS
 from .data.synthetic import SyntheticConfig, ensure_dataset
 from .dtn import DTNSegmenter, load_dtn, train_dtn
-from .dtn.train import cached_checkpoint
 from .eval.run import run_and_score
 from .io import read_mask
 from .paths import data_root
-from .segment import save_gif
+from .segment import check_model_available, save_gif
 
 
 def run_demo(out=None):
@@ -20,9 +19,7 @@ def run_demo(out=None):
     print("synthetic DAVIS-format data ready (data/synthetic)")
     out = Path(out) if out else data_root() / "demo"
     first = run_and_score(RepeatFirstMask(), root, out / "first", progress=True)
-    if cached_checkpoint("cpu", "full") is None:
-        print("no cached DTN model: training the CPU-scale one now (about 10-15 minutes on a "
-              "2-core CPU, once; cached in data/checkpoints)", flush=True)
+    check_model_available("dtn", train_if_missing=True)     # says so when it must train
     dtn = run_and_score(DTNSegmenter(load_dtn(train_dtn("cpu"))), root, out / "dtn", progress=True)
     davis = DAVIS(root, split="val")
     seq = davis.sequences[0]

@@ -85,6 +85,10 @@ def write_outputs(out_dir, names, frames, result: SegmentResult, method: str,
     return report
 
 
+# measured: flow + pre-training + fine-tuning of the CPU preset on 2 cores (10 min, 2026-11)
+CPU_TRAINING_TIME = "about 10-15 minutes on a 2-core CPU, once"
+
+
 def check_model_available(method: str, checkpoint=None, train_if_missing: bool = False) -> None:
     """No silent training: a method that needs a trained model gets one from
     ``checkpoint``, from the cache, or (only with ``train_if_missing``) by training now."""
@@ -95,9 +99,9 @@ def check_model_available(method: str, checkpoint=None, train_if_missing: bool =
         raise FileNotFoundError(
             f"--method {method} needs a trained model: pass --checkpoint PATH, or add "
             f"--train-if-missing to train the CPU-scale model now on generated data "
-            f"(about 10-15 minutes on a 2-core CPU, once; it is cached in data/checkpoints)")
+            f"({CPU_TRAINING_TIME}; it is cached in data/checkpoints)")
     print(f"no cached {method} model: training the CPU-scale one now on generated data "
-          f"(about 10-15 minutes on a 2-core CPU, once; progress below)", flush=True)
+          f"({CPU_TRAINING_TIME}; progress below)", flush=True)
 
 
 def run_segment(method: str, frames_dir, mask_path, out_dir, checkpoint=None, device=None,

@@ -1,4 +1,5 @@
-"""Training recipes (the ``references/`` of this library): DTN's stages and variants.
+"""DTN's training recipes: its stages and variants (the loop itself is
+:func:`vos_lib.engine.trainer.fit`).
 
 Stages (DTN Sec. 3.4), each its own resumable, atomically written checkpoint:
 
