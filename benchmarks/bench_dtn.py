@@ -93,7 +93,8 @@ def main():
         fps.append({"theta_c": th, "fps": 1.0 / (b * t_br + (1 - b) * t_bp),
                     "fps_wall": n_th / wall, "br_fraction": b})
     out = {
-        "machine": f"{platform.machine()} CPU, {a.threads} threads, torch {torch.__version__}",
+        "machine": f"{platform.machine()} CPU, {a.threads} thread{'s' * (a.threads > 1)}, "
+                   f"torch {torch.__version__}",
         "frames": sum(len(f) - 1 for f, _ in videos), "sequences": a.sequences,
         "components": comp,
         "br_over_bp_frame_time": t_br / t_bp,

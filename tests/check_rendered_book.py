@@ -1,5 +1,6 @@
 """Fail when a rendered page of the book shows a raw Markdown table or raw ``$...$`` math,
-or a chapter page has no Summary or no Exercises section.
+a chapter page has no Summary or no Exercises section, or shows an image outside a
+numbered, captioned figure, or a glued value did not resolve.
 
 Run after ``jupyter-book build`` (``make book-check`` does): ``python
 tests/check_rendered_book.py _build/html``.  The text a reader sees is what is left of
@@ -65,7 +66,24 @@ def problems(page: Path) -> list[str]:
     if CHAPTER.match(page.name):
         out += [f"{page.name}: no {name.capitalize()} section" for name in SECTIONS
                 if not re.search(rf'<section id="{name}(-\d+)?"', html)]
+        loose = _loose_images(html)
+        if loose:
+            out.append(f"{page.name}: {loose} image(s) outside a numbered, captioned figure")
+    out += [f"{page.name}: unresolved glue {m!r}" for m in re.findall(r"\{glue:[^}]*\}`[^`]+`", text)]
     return out
+
+
+def _loose_images(html: str) -> int:
+    """Content images (``_images/``: cell outputs) that are not inside a <figure>;
+    logos and icons of the page's theme are not counted."""
+    n, depth = 0, 0
+    for m in re.finditer(r"<(/?)(figure|img)\b([^>]*)", html):
+        closing, tag, attrs = m.groups()
+        if tag == "figure":
+            depth += -1 if closing else 1
+        elif depth == 0 and "_images/" in attrs:
+            n += 1
+    return n
 
 
 def main(argv=None) -> int:
@@ -77,7 +95,7 @@ def main(argv=None) -> int:
     found = [p for page in pages for p in problems(page)]
     for line in found:
         print(line)
-    print(f"{len(pages)} pages checked, {len(found)} raw tables/formulas")
+    print(f"{len(pages)} pages checked, {len(found)} problems")
     return 1 if found else 0
 
 

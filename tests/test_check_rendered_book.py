@@ -33,3 +33,15 @@ def test_a_chapter_page_needs_summary_and_exercises(tmp_path):
     other = tmp_path / "book" / "glossary.html"
     other.write_text("<html><body>terms</body></html>")
     assert problems(other) == []
+
+
+def test_chapter_images_must_be_numbered_figures_and_glue_must_resolve(tmp_path):
+    page = tmp_path / "book" / "07_x.html"
+    page.parent.mkdir()
+    sections = '<section id="summary"></section><section id="exercises"></section>'
+    page.write_text(sections + '<figure id="fig-a"><img src="_images/a.png"><figcaption>'
+                    'Fig. 1</figcaption></figure><img alt="logo" src="_static/logo.png">'
+                    '<div class="output"><img src="../_images/b.png"></div>')
+    assert problems(page) == ["07_x.html: 1 image(s) outside a numbered, captioned figure"]
+    page.write_text(sections + "<p>J&amp;F is {glue:}`ch7-jf` here</p>")
+    assert problems(page) == ["07_x.html: unresolved glue '{glue:}`ch7-jf`'"]

@@ -174,3 +174,21 @@ def test_year_2016_binary_255_annotations(tmp_path):
     gt2[0, :] = VOID
     davis2, results2 = make_davis(tmp_path / "b", {"s": ([gt2] * 3, [a, a, a])}, year="2016")
     assert evaluate_folder(davis2, results2, year="2016")["J-Mean"] == 1.0
+
+
+def test_paired_gap_and_the_verdict_words():
+    from vos_lib.eval.compare import paired_gap, verdict
+    a = {"v1": 0.5, "v2": 0.6, "v3": 0.7, "only_a": 0.0}
+    b = {"v1": 0.4, "v2": 0.45, "v3": 0.65}
+    g = paired_gap(a, b, scale=100)
+    assert g.n == 3 and g.n_better == 3 and abs(g.mean - 10.0) < 1e-9
+    assert abs(g.se - 5 / np.sqrt(3)) < 1e-9 and g.clear
+    assert verdict(g, 3.0) == "reproduces"
+    assert verdict(g, -3.0) == "does not reproduce"
+    tie = paired_gap({"v1": 1.0, "v2": 0.0}, {"v1": 0.0, "v2": 1.0})
+    assert not tie.clear and verdict(tie, 0.1) in ("same sign, within noise",
+                                                   "not measurable here")
+    assert verdict(paired_gap({"v1": 0.1, "v2": -0.3}, {"v1": 0, "v2": 0}), 0.05) == \
+        "not measurable here"
+    with pytest.raises(ValueError, match="at least 2 common videos"):
+        paired_gap({"v1": 1.0}, {"v1": 0.0})

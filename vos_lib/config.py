@@ -44,8 +44,13 @@ class Preset:
             return methods[name]
         raise AttributeError(f"preset has no field or method config {name!r}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, method: str | None = None) -> dict:
+        """The preset as a dict; with ``method``, only that method's config is kept (so a
+        checkpoint's recorded preset compares equal whatever other methods exist)."""
+        d = asdict(self)
+        if method is not None:
+            d["methods"] = {method: d["methods"][method]}
+        return d
 
     def with_method(self, name: str, **changes) -> "Preset":
         """A copy whose method ``name`` has ``changes`` (e.g. fewer iterations in a test)."""

@@ -1,8 +1,10 @@
-"""The book's figures: ``common`` (every chapter), ``data`` (Part I), ``dtn`` (Part II).
+"""The book's figures: ``book`` (page style, glue, tables), ``common`` (every
+chapter), ``data`` (Part I), ``dtn`` (Part II).
 
 Everything is re-exported here, so a chapter writes ``from vos_lib import viz`` and
 ``viz.gallery(...)``.
 """
+from .book import *  # noqa: F401,F403
 from .common import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .dtn import *  # noqa: F401,F403

@@ -17,7 +17,7 @@ def show(obj) -> None:
     display(Code(inspect.getsource(obj), language="python"))
 
 
-def gallery(frames, masks=None, titles=None, ncols=5, size=2.4, alpha=0.5, suptitle=None):
+def gallery(frames, masks=None, titles=None, ncols=5, size=1.9, alpha=0.5, suptitle=None):
     """A grid of frames, with masks overlaid in the DAVIS palette when given."""
     n = len(frames)
     nrows = (n + ncols - 1) // ncols
@@ -31,7 +31,7 @@ def gallery(frames, masks=None, titles=None, ncols=5, size=2.4, alpha=0.5, supti
         img = frames[i] if masks is None else overlay(frames[i], masks[i], alpha)
         ax.imshow(img)
         if titles is not None:
-            ax.set_title(titles[i], fontsize=8)
+            ax.set_title(titles[i], fontsize=10)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
@@ -107,9 +107,9 @@ def plot_loss_history(history, keys=None, ax=None, window=25, title=None, logy=F
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=12)
     return ax
 
 
@@ -130,7 +130,7 @@ def show_lines(obj, start: str, end: str | None = None) -> None:
     display(Code(textwrap.dedent("\n".join(lines[i:j + 1])), language="python"))
 
 
-def draw_boxes(ax, boxes, color=None, ls="-", lw=1.5, alpha=1.0, labels=None, fontsize=9,
+def draw_boxes(ax, boxes, color=None, ls="-", lw=1.5, alpha=1.0, labels=None, fontsize=11,
                pixel_offset=0.0, zorder=3):
     """Draw ``(K, 4)`` xyxy boxes on an ``imshow`` axes; the one box drawer of the book.
 
@@ -184,15 +184,15 @@ def image_grid(rows, col_titles=None, size=1.45, cmaps=None, shared=None, colorb
             vmin, vmax = shared.get(lab, (None, None))
             im = ax.imshow(a, cmap=cmaps.get(lab, "viridis"), vmin=vmin, vmax=vmax,
                            interpolation="nearest")
-            ax.text(0.03, 0.97, f"{a.shape[0]}x{a.shape[1]}", transform=ax.transAxes, fontsize=6,
+            ax.text(0.03, 0.97, f"{a.shape[0]}x{a.shape[1]}", transform=ax.transAxes, fontsize=11,
                     va="top", ha="left", color="white",
                     bbox=dict(facecolor="black", alpha=0.5, lw=0, pad=0.8))
             if colorbar:
-                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
+                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=9)
             if c == 0:
-                ax.set_ylabel(lab, fontsize=8)
+                ax.set_ylabel(lab, fontsize=10)
             if r == 0 and col_titles is not None:
-                ax.set_title(col_titles[c], fontsize=9)
+                ax.set_title(col_titles[c], fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -222,7 +222,7 @@ def frame_panel(ax, frame, pad=0, title=None):
     ax.set_yticks([])
     ax.set_facecolor("0.85")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=11)
     return ax
 
 
@@ -243,17 +243,9 @@ def grouped_bars(table, ax=None, colors=None, ylabel="", fmt="{:.2f}", width=0.8
         for b, v in zip(bars, vals):
             if np.isfinite(v):
                 ax.text(b.get_x() + b.get_width() / 2, b.get_height(), fmt.format(v),
-                        ha="center", va="bottom", fontsize=7)
+                        ha="center", va="bottom", fontsize=10)
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     return ax
-
-
-def table(header, rows):
-    """Show a table (header + rows of already formatted cells) as Markdown."""
-    from IPython.display import Markdown, display
-    lines = ["| " + " | ".join(str(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    display(Markdown("\n".join(lines)))

@@ -15,7 +15,7 @@ def palette_swatches(ids=(0, 1, 2, 3, 4, 5, 255), size=1.1):
     fig, axes = plt.subplots(1, len(ids), figsize=(len(ids) * size, size + 0.5), squeeze=False)
     for ax, i in zip(axes.flat, ids):
         ax.imshow(np.full((4, 4, 3), PALETTE[i], np.uint8))
-        ax.set_title(f"id {i}\n{tuple(int(c) for c in PALETTE[i])}", fontsize=8)
+        ax.set_title(f"id {i}\n{tuple(int(c) for c in PALETTE[i])}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
@@ -89,12 +89,12 @@ def plot_events(meta, events=("occlusion", "full_occlusion", "out_of_frame", "ju
         ax.plot(t, vis, "-o", ms=2.5, color="tab:blue", label="visible fraction")
         shade_events(ax, meta, k, events, alpha=0.25, lw=2)
         ax.set_ylim(-0.05, 1.1)
-        ax.set_ylabel(f"object {k}\nvisible", fontsize=9)
+        ax.set_ylabel(f"object {k}\nvisible", fontsize=11)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("frame t")
     handles = [Patch(color=EVENT_COLORS[e], alpha=0.5 if e not in ("jump", "reenter") else 1,
                      label=e) for e in events if e in EVENT_COLORS]
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8,
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=10,
                frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     return fig
@@ -115,13 +115,13 @@ def plot_decay_bins(values, ax=None, label="J", threshold=0.5):
         ax.axvspan(a - 0.4, b - 0.6, color=colors[i], alpha=0.12 + 0.06 * (i % 2), lw=0)
         m = np.nanmean(v[a:b])
         ax.hlines(m, a - 0.4, b - 0.6, color=colors[i], lw=2.5)
-        ax.text((a + b - 1) / 2, 1.08, f"bin {i + 1}: {m:.2f}", ha="center", fontsize=8,
+        ax.text((a + b - 1) / 2, 1.08, f"bin {i + 1}: {m:.2f}", ha="center", fontsize=10,
                 color=colors[i], bbox=dict(facecolor="white", alpha=0.85, lw=0, pad=1))
     ax.axhline(threshold, color="grey", ls=":", lw=1.5, label=f"recall threshold {threshold}")
     ax.set_xlabel("scored frame index")
     ax.set_ylabel(label)
     ax.set_ylim(-0.05, 1.15)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=10, loc="lower left")
     return ax
 
 
@@ -165,14 +165,14 @@ def flow_panels(prev, cur, flow_gt, flow_pred, valid=None, max_flow=None, size=2
               (color_wheel(), f"legend: radius\n{max_flow:.1f} px")]
     for ax, (img, title) in zip(axes, panels):
         ax.imshow(img)
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=10)
         ax.axis("off")
     cmap = plt.get_cmap("magma").copy()
     cmap.set_bad("0.6")
     im = axes[5].imshow(err, cmap=cmap, vmin=0, vmax=epe_max or max(float(np.nanmax(err)), 1e-3))
-    axes[5].set_title(f"end-point error (px)\nmean {np.nanmean(err):.2f}", fontsize=8)
+    axes[5].set_title(f"end-point error (px)\nmean {np.nanmean(err):.2f}", fontsize=10)
     axes[5].axis("off")
-    fig.colorbar(im, ax=axes[5], fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
+    fig.colorbar(im, ax=axes[5], fraction=0.046, pad=0.03).ax.tick_params(labelsize=10)
     fig.tight_layout()
     return fig
 
@@ -202,7 +202,7 @@ def plot_object_series(meta, series, ts=None, ylabel="IoU", ylim=(-0.05, 1.05),
             kw = {"marker": "o", "ms": 2.5, "lw": 1.4, "color": f"C{i}", **styles.get(label, {})}
             ax.plot(t, v, label=label if k == 1 else None, **kw)
         ax.set_ylim(*ylim)
-        ax.set_ylabel(f"object {k}\n{ylabel}", fontsize=9)
+        ax.set_ylabel(f"object {k}\n{ylabel}", fontsize=11)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("frame t")
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -212,10 +212,10 @@ def plot_object_series(meta, series, ts=None, ylabel="IoU", ylim=(-0.05, 1.05),
     labels += [e for e in events if e in EVENT_COLORS and e in present]
     top = 1 - (0.3 if title else 0.0) / fig.get_figheight()
     if title:
-        fig.suptitle(title, fontsize=10, y=0.995, va="top")
+        fig.suptitle(title, fontsize=12, y=0.995, va="top")
     ncol = min(len(labels), 4)
     rows = -(-len(labels) // ncol)
-    fig.legend(handles, labels, loc="upper center", ncol=ncol, fontsize=8, frameon=False,
+    fig.legend(handles, labels, loc="upper center", ncol=ncol, fontsize=10, frameon=False,
                bbox_to_anchor=(0.5, top))
     fig.tight_layout(rect=(0, 0, 1, top - (0.06 + 0.2 * rows) / fig.get_figheight()))
     return fig

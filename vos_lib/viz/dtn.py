@@ -48,7 +48,7 @@ def plot_confidence(conf, target=None, meta=None, theta_c=0.83, t0=1, ax=None, t
         else:
             ax.plot(e["t"], y, "v", color=c, ms=7)
     for k in range(1, K + 1):
-        ax.text(t0 - 1.2, -lane * k, f"obj {k}", fontsize=7, ha="right", va="center")
+        ax.text(t0 - 1.2, -lane * k, f"obj {k}", fontsize=10, ha="right", va="center")
     ax.set_ylim(-lane * K - 0.08, 1.05)
     ax.set_xlim(t0 - 1.5 - (1.5 if K else 0), t[-1] + 0.8)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
@@ -56,7 +56,7 @@ def plot_confidence(conf, target=None, meta=None, theta_c=0.83, t0=1, ax=None, t
     ax.set_xlabel("frame i")
     ax.grid(alpha=0.25)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=12)
     if legend:
         handles, labels = ax.get_legend_handles_labels()
         for e in (events if K else ()):
@@ -66,7 +66,7 @@ def plot_confidence(conf, target=None, meta=None, theta_c=0.83, t0=1, ax=None, t
             handles.append(Line2D([], [], color=EVENT_COLORS[e], marker="v" if instant else None,
                                   ls="" if instant else "-", lw=5, alpha=1 if instant else 0.6, ms=7))
             labels.append(e)
-        ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+        ax.legend(handles, labels, fontsize=10, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   frameon=False)
     return ax
 
@@ -83,13 +83,13 @@ def confidence_strip(frames, flow_images, conf, ts, theta_c=0.83, target=None, s
         c = float(conf[j])
         label = f"#{t}  C={c:.2f}" + (f"\nIoU={float(target[j]):.2f}" if target is not None else "")
         axes[0, j].imshow(frames[j])
-        axes[0, j].set_title(label, fontsize=8, color="tab:red" if c <= theta_c else "black")
+        axes[0, j].set_title(label, fontsize=10, color="tab:red" if c <= theta_c else "black")
         axes[1, j].imshow(flow_images[j])
         for ax in axes[:, j]:
             ax.set_xticks([])
             ax.set_yticks([])
-    axes[0, 0].set_ylabel("frame", fontsize=8)
-    axes[1, 0].set_ylabel("flow", fontsize=8)
+    axes[0, 0].set_ylabel("frame", fontsize=10)
+    axes[1, 0].set_ylabel("flow", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -99,7 +99,10 @@ def confidence_slider(conf, target=None, meta=None, theta_c=0.83, t0=1, sample=N
     """An ipywidgets ``FloatSlider`` for ``theta_c`` in [0.5, 1.0] that redraws
     :func:`plot_confidence` (which frames go to box re-identification) and prints the
     fraction of frames routed to BR, on this sequence and on ``sample`` (all the predicted
-    confidences of a larger set) when given.  Needs a live kernel (Jupyter or Colab)."""
+    confidences of a larger set) when given.  Needs a live kernel (Jupyter or Colab).
+
+    Returns the static figure at ``theta_c`` for the rendered page, which cannot run the
+    widget (glue it with ``viz.glue_figure(name, fig, show=False)``)."""
     import ipywidgets as widgets
     from IPython.display import display
 
@@ -121,6 +124,9 @@ def confidence_slider(conf, target=None, meta=None, theta_c=0.83, t0=1, sample=N
     slider.observe(lambda ch: draw(ch["new"]), names="value")
     display(widgets.VBox([slider, out]))
     draw(theta_c)
+    ax = plot_confidence(conf, target, meta, theta_c, t0=t0, title=title)
+    plt.close(ax.figure)
+    return ax.figure
 
 
 # ----------------------------------------------------------------------------- chapter 6 helpers
@@ -147,7 +153,7 @@ def plot_routes(confidence, routes, theta_c=None, ax=None, first_t=1):
     ax.set_xlabel("frame t")
     ax.set_ylabel("DM confidence C_t")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left", ncol=3)
+    ax.legend(fontsize=10, loc="lower left", ncol=3)
     return ax
 
 
