@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## make demo: generate synthetic data, train DTN if no checkpoint, segment the val set, score it
+## make demo [METHOD=dipnet]: generate synthetic data, train the method (default DTN) if no
+## checkpoint, segment the val set, score it
+METHOD ?= dtn
 demo: setup
-	$(PY) -m vos_lib demo
+	$(PY) -m vos_lib demo --method $(METHOD)
 
 ## make test: unit tests, the shared checkpoints/results (trained once, cached in data/),
 ## every notebook (nbval), the book build
@@ -30,7 +32,7 @@ test: setup test-unit prepare test-notebooks book-check
 test-unit: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
-## make prepare: the synthetic data, every DTN checkpoint and cached experiment (DTN chapters)
+## make prepare: the synthetic data, every checkpoint and cached experiment (DTN, DIPNet)
 prepare: setup
 	$(PY) -m vos_lib prepare --quiet
 

@@ -1,9 +1,9 @@
-"""Time DTN training steps and inference on a CUDA GPU with mixed precision (AMP).
+"""Time DTN and DIPNet training steps and inference on a CUDA GPU with mixed precision.
 
-For each preset of ``vos_lib.config`` (``cpu``: small ResNet-18 + FlowNet-S at 96x160;
-``paper``: ResNet-50 + RAFT-small, M = 112, 256 channels at 480x864) this measures, with
-RANDOM weights (nothing is trained or loaded; the paper preset's ImageNet / RAFT weights
-are not fetched, see ``--pretrained``):
+For each preset of ``vos_lib.config`` (DTN at ``cpu``: small ResNet-18 + FlowNet-S at
+96x160; ``paper``: ResNet-50 + RAFT-small, M = 112, 256 channels at 480x864) this
+measures, with RANDOM weights (nothing is trained or loaded; the paper preset's ImageNet
+/ RAFT weights are not fetched, see ``--pretrained``):
 
 1. training: milliseconds per optimisation step of ``DTN.training_step`` (Eq. 5 losses)
    in both stages (``model.stage = "pretrain"`` on ``StaticPairDataset`` triples,
@@ -23,15 +23,37 @@ are not fetched, see ``--pretrained``):
    median / mean ms and fps, Table 4's per-component seconds (backbone, DM, BP, BR per BR
    frame, MRN), median BP-frame and BR-frame times and peak GPU memory.
 
-The JSON also holds the paper's numbers (DTN Table 4: one NVIDIA 1080Ti, FlowNet2-S)
-for comparison.  Each measurement is guarded: an error (e.g. a dtype error under
-autocast) is recorded in the JSON, and a failed AMP training step is retried in fp32.
+DIPNet (``preset.dipnet``; ``cpu``: ResNet-18 1-1-1-1, 128x128 propagation, SSN at
+96x160, 30 + 20 fine-tuning iterations; ``paper``: three ResNet-50s, 256x256 propagation,
+SSN at 512x512, 200 + 100 fine-tuning iterations), the same way and on the same data:
+
+3. training: ms per step of ``DIPNet.training_step`` in each phase (``model.stage =
+   "ipn"``: feature and identity encoders and the propagation module; ``"ssn"``: the
+   segmentation network), the optimizer over that phase's parameters only
+   (``vos_lib.dipnet.train.PHASES``, ``make_optimizer(..., cfg.lr)``), on
+   ``VideoClipDataset`` pairs at ``cfg.ssn_size`` (the "off-line" stage; the static
+   pre-training pairs run the same networks on the same tensor sizes); same loop as above.
+4. inference: ``DIPNetSegmenter(model, device="cuda")`` over the same val videos, in fp32
+   and under autocast, without and with one-shot fine-tuning of the SSN on the first
+   frame (``ft_iters_full`` iterations on the frame, then ``ft_iters_crop`` per object on
+   the foreground crop).  Reported: per-frame median / mean ms (``info["frame_seconds"]``,
+   fine-tuning not included), fine-tuning seconds per video (full frame, instances) and
+   per iteration, and seconds per frame overall (fine-tuning included), beside the
+   paper's Sec. 4.1 times on a Titan Xp (``vos_lib.dipnet.paper.TIMES``: 110 ms per frame,
+   40 s for 200 iterations on the frame, 20 s for 100 on the crop, 1.09 s per frame).
+
+The JSON holds DTN under ``presets`` (as before DIPNet was added) and DIPNet under
+``dipnet.presets``, with the papers' numbers beside them (DTN Table 4: one NVIDIA 1080Ti,
+FlowNet2-S; DIPNet Sec. 4.1: one Titan Xp).  ``--methods`` picks the methods.  Each
+measurement is guarded: an error (e.g. a dtype error under autocast) is recorded in the
+JSON, and a failed AMP training step is retried in fp32.
 
 Run::
 
-    python benchmarks/bench_gpu.py                    # full run on CUDA (~1 min on an H100)
+    python benchmarks/bench_gpu.py                    # full run on CUDA (DTN: ~1 min, H100)
     python benchmarks/bench_gpu.py --smoke            # tiny; runs on CPU too (tests the script)
     python benchmarks/bench_gpu.py --out-dir DIR      # JSON goes to DIR/gpu_<gpu>.json
+    python benchmarks/bench_gpu.py --methods dipnet   # one method only (dtn, dipnet)
 
 Without ``--out-dir`` the JSON goes to ``$OUT`` if that is set, else to
 ``benchmarks/results/`` (a smoke run without either writes to a temporary folder).
@@ -51,7 +73,7 @@ import time
 import traceback
 import warnings
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +82,9 @@ from torch.utils.data import DataLoader
 
 from vos_lib.config import get_preset
 from vos_lib.data import DAVIS, StaticPairDataset, VideoClipDataset
+from vos_lib.dipnet import DIPNet, DIPNetSegmenter
+from vos_lib.dipnet.paper import TIMES as DIPNET_TIMES
+from vos_lib.dipnet.train import PHASES as DIPNET_PHASES
 from vos_lib.dtn import DTN, DTNSegmenter
 from vos_lib.data.synthetic import SyntheticConfig, ensure_dataset
 from vos_lib.engine.trainer import make_optimizer, seed_everything, to_device
@@ -75,6 +100,17 @@ PAPER = {
     # sums of Table 4 (our reading; the paper gives no per-route frame times)
     "bp_frame_seconds_sum": 0.042, "br_frame_seconds_sum": 0.110,
 }
+# DIPNet (Hu et al., WACV 2020), Sec. 4.1 "Running Time" (one Titan Xp, DAVIS 2016)
+PAPER_DIPNET = {
+    "source": "DIPNet, Hu et al., WACV 2020: Sec. 4.1 'Running Time' "
+              "(vos_lib.dipnet.paper.TIMES)",
+    "gpu": "NVIDIA Titan Xp", "backbone": "resnet50", "ssn_size": [512, 512],
+    "ft_iters_full": 200, "ft_iters_crop": 100, **DIPNET_TIMES,
+    "finetune_full_ms_per_iter": 1000 * DIPNET_TIMES["finetune_200_full_s"] / 200,
+    "finetune_crop_ms_per_iter": 1000 * DIPNET_TIMES["finetune_100_crop_s"] / 100,
+}
+DAVIS16_FRAMES = 1376 / 20   # DAVIS 2016 val: 20 videos, 1,376 frames (the paper's 1.09 s)
+METHODS = ("dtn", "dipnet")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -124,6 +160,7 @@ def parse_args(argv=None):
     ap.add_argument("--smoke", action="store_true",
                     help="tiny run (2 steps, 1 short video, small paper-preset input); CPU works")
     ap.add_argument("--presets", default="cpu,paper")
+    ap.add_argument("--methods", default=",".join(METHODS), help="dtn, dipnet or both")
     ap.add_argument("--steps", type=int, default=None, help="timed training steps (20; smoke 2)")
     ap.add_argument("--warmup", type=int, default=None, help="warm-up steps (5; smoke 1)")
     ap.add_argument("--videos", type=int, default=None, help="val videos timed (3; smoke 1)")
@@ -143,6 +180,9 @@ def parse_args(argv=None):
     a.warmup = d[1] if a.warmup is None else a.warmup
     a.videos = d[2] if a.videos is None else a.videos
     a.frames = d[3] if a.frames is None else a.frames
+    a.methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    if set(a.methods) - set(METHODS):
+        ap.error(f"--methods: choose from {', '.join(METHODS)}")
     return a
 
 
@@ -150,12 +190,17 @@ def make_preset(name: str, args):
     """The preset, with random weights unless ``--pretrained``; smaller sizes in smoke mode."""
     p = get_preset(name)
     dtn = p.dtn if args.pretrained else replace(p.dtn, pretrained=False)
+    dip = p.dipnet if args.pretrained else replace(p.dipnet, pretrained=False)
     data = p.data
     if args.smoke:       # same architecture, small frames: 96x160 data, <= 128x224 input
         data = replace(data, height=96, width=160)
         h, w = dtn.input_size
         dtn = replace(dtn, input_size=(min(h, 128), min(w, 224)))
-    return replace(p, methods={**p.methods, "dtn": dtn}, data=data)
+        # DIPNet: <= 128x128 propagation and SSN inputs, 2 + 1 fine-tuning iterations
+        dip = replace(dip, prop_size=tuple(min(v, 128) for v in dip.prop_size),
+                      ssn_size=tuple(min(v, 128) for v in dip.ssn_size),
+                      ft_iters_full=2, ft_iters_crop=1)
+    return replace(p, methods={**p.methods, "dtn": dtn, "dipnet": dip}, data=data)
 
 
 def make_data(preset, data_dir: Path, args) -> tuple[Path, float]:
@@ -169,13 +214,16 @@ def make_data(preset, data_dir: Path, args) -> tuple[Path, float]:
     return root, time.perf_counter() - t0
 
 
-def train_batches(preset, root: Path, stage: str, n: int, device) -> tuple[list, float]:
+def train_batches(preset, root: Path, stage: str, n: int, device, size=None,
+                  max_skip: int = 2) -> tuple[list, float]:
     """``n`` collated batches on ``device`` from the datasets training uses for ``stage``
-    (as ``vos_lib.dtn.train._datasets`` / ``_loader`` build them); also seconds per batch."""
-    size, seed = tuple(preset.dtn.input_size), preset.train.seed
+    (as ``vos_lib.dtn.train._datasets`` / ``_loader`` build them; DIPNet passes its
+    ``ssn_size`` and ``max_gap``, as ``vos_lib.dipnet.train._datasets``); also seconds
+    per batch.  ``stage == "pretrain"``: static pairs, else video clips."""
+    size, seed = tuple(size or preset.dtn.input_size), preset.train.seed
     train = DAVIS(root, year="2017", split="train")
     ds = (StaticPairDataset(train, size=size, seed=seed) if stage == "pretrain" else
-          VideoClipDataset(train, size=size, max_skip=2, augment=True, seed=seed))
+          VideoClipDataset(train, size=size, max_skip=max_skip, augment=True, seed=seed))
     loader = DataLoader(ds, batch_size=preset.train.batch_size, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(seed), num_workers=0)
     out, t0 = [], time.perf_counter()
@@ -186,12 +234,13 @@ def train_batches(preset, root: Path, stage: str, n: int, device) -> tuple[list,
     return out, (time.perf_counter() - t0) / max(len(out), 1)
 
 
-def build_model(preset, device) -> tuple[DTN, list]:
-    """A randomly initialised DTN (seeded); warnings (offline weights) are kept, not raised."""
+def build_model(preset, device, method: str = "dtn") -> tuple[torch.nn.Module, list]:
+    """A randomly initialised DTN or DIPNet (seeded); warnings (offline weights) are
+    kept, not raised."""
     seed_everything(preset.train.seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = DTN(preset.dtn).to(device)
+        model = (DIPNet(preset.dipnet) if method == "dipnet" else DTN(preset.dtn)).to(device)
     msgs = sorted({_clean(w.message) for w in caught})
     return model, msgs
 
@@ -216,12 +265,8 @@ def _optimizer(model: DTN, preset, stage: str):
     return make_optimizer(groups, T.optimizer, lr, T.momentum)
 
 
-def time_training(preset, stage: str, batches: list, device, amp: bool, args) -> dict:
+def _step_loop(model, opt, batches: list, device, amp: bool, args) -> dict:
     """Warm up, then time ``args.steps`` steps of fit's inner loop one by one."""
-    model, _ = build_model(preset, device)
-    model.stage = stage
-    model.train()
-    opt = _optimizer(model, preset, stage)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     _reset_peak(device)
     times, skipped, losses = [], 0, {}
@@ -245,28 +290,38 @@ def time_training(preset, stage: str, batches: list, device, amp: bool, args) ->
             skipped += int(amp and scaler.get_scale() < scale)   # inf/nan grads: step skipped
     last = {k: float(v.detach()) for k, v in losses.items()}
     n_obj = [int(b["n_objects"].sum()) for b in batches]
-    res = {"stage": stage, "amp": amp, "warmup": args.warmup, "steps": len(times),
-           **_ms_stats(times), "peak_mem_mib": _peak_mib(device),
-           "distinct_batches": len(batches), "objects_per_batch_mean": float(np.mean(n_obj)),
-           "amp_skipped_steps": skipped, "last_losses": last,
-           "losses_finite": all(np.isfinite(v) for v in last.values())}
+    return {"amp": amp, "warmup": args.warmup, "steps": len(times),
+            **_ms_stats(times), "peak_mem_mib": _peak_mib(device),
+            "distinct_batches": len(batches), "objects_per_batch_mean": float(np.mean(n_obj)),
+            "amp_skipped_steps": skipped, "last_losses": last,
+            "losses_finite": all(np.isfinite(v) for v in last.values())}
+
+
+def time_training(preset, stage: str, batches: list, device, amp: bool, args) -> dict:
+    """DTN: one stage's steps, the optimizer ``vos_lib.dtn.train.run_stage`` makes."""
+    model, _ = build_model(preset, device)
+    model.stage = stage
+    model.train()
+    opt = _optimizer(model, preset, stage)
+    res = {"stage": stage, **_step_loop(model, opt, batches, device, amp, args)}
     del model, opt
     return res
 
 
-def bench_training(preset, root: Path, device, amp: bool, args) -> dict:
-    """Both stages; a failing AMP run is recorded and retried in fp32."""
+def _train_stages(stages, make_batches, timer, device, amp: bool) -> dict:
+    """``timer(stage, batches, amp)`` for each stage; a failing AMP run is recorded and
+    retried in fp32."""
     out = {}
-    for stage in ("finetune", "pretrain"):
+    for stage in stages:
         try:
-            batches, data_s = train_batches(preset, root, stage, 6, device)
+            batches, data_s = make_batches(stage)
         except Exception as e:                                   # noqa: BLE001
             out[stage] = {"error": "batches: " + _error(e)}
             continue
         res, err = None, None
         for use_amp in ((amp, False) if amp else (False,)):
             try:
-                res = time_training(preset, stage, batches, device, use_amp, args)
+                res = timer(stage, batches, use_amp)
                 break
             except Exception as e:                               # noqa: BLE001
                 err = (err + " | " if err else "") + f"amp={use_amp}: " + _error(e)
@@ -279,6 +334,13 @@ def bench_training(preset, root: Path, device, amp: bool, args) -> dict:
         out[stage] = res
         del batches
     return out
+
+
+def bench_training(preset, root: Path, device, amp: bool, args) -> dict:
+    """DTN, both stages."""
+    return _train_stages(
+        ("finetune", "pretrain"), lambda st: train_batches(preset, root, st, 6, device),
+        lambda st, b, a: time_training(preset, st, b, device, a, args), device, amp)
 
 
 # --------------------------------------------------------------------------- inference
@@ -342,24 +404,155 @@ def bench_inference(preset, root: Path, device, args) -> dict:
     return out
 
 
+# ------------------------------------------------------------------------------ DIPNet
+def dipnet_training(preset, phase: str, batches: list, device, amp: bool, args) -> dict:
+    """DIPNet: one phase's steps, the optimizer ``vos_lib.dipnet.train.run_stage`` makes
+    (that phase's parameters only)."""
+    model, _ = build_model(preset, device, "dipnet")
+    model.stage = phase
+    model.train()
+    params = [p for n, p in model.named_parameters() if n.startswith(DIPNET_PHASES[phase])]
+    T = preset.train
+    opt = make_optimizer(params, T.optimizer, model.cfg.lr, T.momentum)
+    res = {"stage": phase, "dataset": "VideoClipDataset (off-line stage)",
+           "trained_params_millions": round(sum(p.numel() for p in params) / 1e6, 2),
+           **_step_loop(model, opt, batches, device, amp, args)}
+    del model, opt, params
+    return res
+
+
+def bench_dipnet_training(preset, root: Path, device, amp: bool, args) -> dict:
+    """DIPNet, both phases on video-clip pairs at ``ssn_size``."""
+    cfg = preset.dipnet
+    return _train_stages(
+        ("ipn", "ssn"),
+        lambda st: train_batches(preset, root, "offline", 6, device, size=cfg.ssn_size,
+                                 max_skip=cfg.max_gap),
+        lambda st, b, a: dipnet_training(preset, st, b, device, a, args), device, amp)
+
+
+def _n_objects(mask: np.ndarray) -> int:
+    return int(sum(1 for v in np.unique(mask) if v not in (0, 255)))
+
+
+def run_dipnet(model: DIPNet, device, videos: list, finetune: bool, amp: bool) -> dict:
+    """One pass of ``DIPNetSegmenter`` over ``videos``: per-frame and fine-tuning times."""
+    seg = DIPNetSegmenter(model, device=device, finetune=finetune)
+    ctx = (lambda: torch.autocast("cuda", dtype=torch.float16)) if amp else nullcontext
+    frame_s, ft_full, ft_inst, wall, n = [], [], [], 0.0, 0
+    _reset_peak(device)
+    for frames, first in videos:
+        _sync(device)
+        t0 = time.perf_counter()
+        with ctx():
+            info = seg.segment(frames, first).info
+        _sync(device)
+        wall += time.perf_counter() - t0
+        n += len(frames) - 1
+        frame_s += info["frame_seconds"]
+        ft_full.append(info["finetune_seconds_full"])
+        ft_inst.append(info["finetune_seconds_instances"])
+    cfg, objects = model.cfg, [_n_objects(first) for _, first in videos]
+    st, ft = _ms_stats(frame_s), sum(ft_full) + sum(ft_inst)
+    mean_s = statistics.fmean(frame_s) if frame_s else 0.0
+    res = {"finetune": finetune, "amp": amp, "videos": len(videos), "frames": n,
+           "objects_per_video": objects,
+           "ms_per_frame_median": st["ms_median"], "ms_per_frame_mean": st["ms_mean"],
+           "fps_from_median": round(1000 / st["ms_median"], 2) if st["ms_median"] else None,
+           "wall_seconds_per_video": round(wall / len(videos), 3),
+           "peak_mem_mib": _peak_mib(device)}
+    if finetune:
+        its_full, its_crop = cfg.ft_iters_full, cfg.ft_iters_crop * sum(objects)
+        L = DAVIS16_FRAMES
+        res.update({
+            "ft_iters_full": cfg.ft_iters_full, "ft_iters_crop_per_object": cfg.ft_iters_crop,
+            "finetune_seconds_per_video": round(ft / len(videos), 3),
+            "finetune_full_seconds_per_video": round(statistics.fmean(ft_full), 3),
+            "finetune_instances_seconds_per_video": round(statistics.fmean(ft_inst), 3),
+            "finetune_full_ms_per_iter":
+                round(1000 * sum(ft_full) / (its_full * len(videos)), 3) if its_full else None,
+            "finetune_crop_ms_per_iter":
+                round(1000 * sum(ft_inst) / its_crop, 3) if its_crop else None,
+            # (fine-tuning + inference) / frames (the first frame counted), as the paper's
+            # 1.09 s per frame; it depends on the video length: ours, and the mean
+            # length of DAVIS 2016 val (68.8 frames) with our mean frame time
+            "overall_seconds_per_frame": round((ft + sum(frame_s)) / (n + len(videos)), 4),
+            "overall_seconds_per_frame_at_davis16_length":
+                round((ft / len(videos) + (L - 1) * mean_s) / L, 4)})
+    return res
+
+
+def _dipnet_warmup(model: DIPNet, device, video, amp: bool) -> None:
+    """A few frames with a 2 + 1-iteration fine-tuning (kernels, cuDNN autotuning)."""
+    cfg = model.cfg
+    model.cfg = replace(cfg, ft_iters_full=min(cfg.ft_iters_full, 2),
+                        ft_iters_crop=min(cfg.ft_iters_crop, 1))
+    try:
+        run_dipnet(model, device, [(video[0][:4], video[1])], True, amp)
+    finally:
+        model.cfg = cfg
+
+
+def bench_dipnet_inference(preset, root: Path, device, args) -> dict:
+    """fp32 and (on CUDA) AMP, each without and with one-shot fine-tuning."""
+    videos = val_videos(root, args.videos, args.frames)
+    model, _ = build_model(preset, device, "dipnet")
+    model.eval()
+    precisions = ("fp32", "amp") if device.type == "cuda" else ("fp32",)
+    out = {}
+    for prec in precisions:
+        amp = prec == "amp"
+        out[prec] = {}
+        try:
+            _dipnet_warmup(model, device, videos[0], amp)
+        except Exception as e:                                   # noqa: BLE001
+            out[prec]["error"] = "warm-up: " + _error(e)
+            continue
+        for key, ft in (("no_finetune", False), ("finetune", True)):
+            try:
+                out[prec][key] = run_dipnet(model, device, videos, ft, amp)
+            except Exception as e:                               # noqa: BLE001
+                out[prec][key] = {"finetune": ft, "amp": amp, "error": _error(e)}
+    del model
+    return out
+
+
+def _preset_header(name: str, preset, method: str, data_dir: Path, device, args) -> tuple:
+    """Data, the model's size and the settings that go with one method's results."""
+    root, gen_s = make_data(preset, data_dir, args)     # generated once, then cached
+    model, msgs = build_model(preset, device, method)
+    n_params = sum(p.numel() for p in model.parameters())
+    del model
+    cfg = getattr(preset, method)
+    res = {"preset": name, "data_size": [preset.data.height, preset.data.width],
+           "batch_size": preset.train.batch_size, "optimizer": preset.train.optimizer,
+           "config": {k: list(v) if isinstance(v, tuple) else v
+                      for k, v in asdict(cfg).items()},
+           "pretrained_in_preset": getattr(get_preset(name), method).pretrained,
+           "pretrained_requested": cfg.pretrained, "params_millions": round(n_params / 1e6, 2),
+           "build_warnings": msgs, "data_generation_seconds": round(gen_s, 1),
+           "train_videos": 2, "val_videos_timed": args.videos, "frames_per_video": args.frames}
+    print(f"[{name}] {method}: data {gen_s:.1f}s, {n_params / 1e6:.1f}M params; training ...",
+          flush=True)
+    return root, res
+
+
+def bench_dipnet_preset(name: str, data_dir: Path, device, amp: bool, args) -> dict:
+    preset = make_preset(name, args)
+    root, res = _preset_header(name, preset, "dipnet", data_dir, device, args)
+    res["train"] = bench_dipnet_training(preset, root, device, amp, args)
+    print(f"[{name}] DIPNet inference ...", flush=True)
+    try:
+        res["inference"] = bench_dipnet_inference(preset, root, device, args)
+    except Exception as e:                                       # noqa: BLE001
+        res["inference"] = {"error": _error(e)}
+    return res
+
+
 # -------------------------------------------------------------------------------- main
 def bench_preset(name: str, data_dir: Path, device, amp: bool, args) -> dict:
     preset = make_preset(name, args)
-    root, gen_s = make_data(preset, data_dir, args)
-    model, msgs = build_model(preset, device)
-    n_params = sum(p.numel() for p in model.parameters())
-    del model
-    d = preset.dtn
-    res = {"preset": name, "data_size": [preset.data.height, preset.data.width],
-           "input_size": list(d.input_size), "batch_size": preset.train.batch_size,
-           "backbone": d.backbone, "backbone_blocks": d.backbone_blocks, "flow": d.flow,
-           "mrn_M": d.mrn_M, "mrn_channels": d.mrn_channels, "dm_features": d.dm_features,
-           "theta_c": d.theta_c, "optimizer": preset.train.optimizer,
-           "pretrained_in_preset": get_preset(name).dtn.pretrained,
-           "pretrained_requested": d.pretrained, "params_millions": round(n_params / 1e6, 2),
-           "build_warnings": msgs, "data_generation_seconds": round(gen_s, 1),
-           "train_videos": 2, "val_videos_timed": args.videos, "frames_per_video": args.frames}
-    print(f"[{name}] data {gen_s:.1f}s, {n_params / 1e6:.1f}M params; training ...", flush=True)
+    root, res = _preset_header(name, preset, "dtn", data_dir, device, args)
     res["train"] = bench_training(preset, root, device, amp, args)
     print(f"[{name}] inference ...", flush=True)
     try:
@@ -398,17 +591,22 @@ def _fmt(v, nd=1):
     return "-" if v is None else f"{v:.{nd}f}"
 
 
-def print_table(out: dict) -> None:
-    env = out["environment"]
-    print(f"\nDTN on {env['gpu'] or 'CPU'} (torch {env['torch']}), random weights")
-    print(f"{'preset':<7}{'train stage':<12}{'amp':<6}{'ms/step med':>12}{'mean':>9}{'peak MiB':>10}")
-    for name, p in out["presets"].items():
+def _print_train(presets: dict, label: str) -> None:
+    """The training rows of either method (``label``: the stage column's title)."""
+    print(f"{'preset':<7}{label:<12}{'amp':<6}{'ms/step med':>12}{'mean':>9}{'peak MiB':>10}")
+    for name, p in presets.items():
         if "error" in p:
             print(f"{name:<7}ERROR {p['error'][:110]}")
         for stage, t in p.get("train", {}).items():
             print(f"{name:<7}{stage:<12}{str(t.get('amp', '-')):<6}{_fmt(t.get('ms_median')):>12}"
                   f"{_fmt(t.get('ms_mean')):>9}{_fmt(t.get('peak_mem_mib'), 0):>10}"
                   + (f"   ERROR {t['error'][:90]}" if "error" in t else ""))
+
+
+def print_dtn(out: dict) -> None:
+    env = out["environment"]
+    print(f"\nDTN on {env['gpu'] or 'CPU'} (torch {env['torch']}), random weights")
+    _print_train(out["presets"], "train stage")
     print(f"\n{'preset':<7}{'prec':<6}{'policy':<7}{'ms/frame':>9}{'fps':>7}"
           + "".join(f"{c:>9}" for c in COMPONENTS) + "   (component ms; BR per BR frame)")
     for name, p in out["presets"].items():
@@ -430,6 +628,55 @@ def print_table(out: dict) -> None:
           + "".join(f"{pc[k] * 1000:>9.1f}" for k in COMPONENTS) + "   (Table 4, theta_c 0.83)")
 
 
+def _dipnet_row(head: str, r: dict) -> str:
+    return (f"{head}{_fmt(r.get('ms_per_frame_median')):>9}{_fmt(r.get('ms_per_frame_mean')):>9}"
+            f"{_fmt(r.get('finetune_seconds_per_video'), 2):>11}"
+            f"{_fmt(r.get('finetune_full_ms_per_iter')):>11}"
+            f"{_fmt(r.get('finetune_crop_ms_per_iter')):>11}"
+            f"{_fmt(r.get('overall_seconds_per_frame'), 3):>10}"
+            f"{_fmt(r.get('overall_seconds_per_frame_at_davis16_length'), 3):>10}")
+
+
+FT_LABEL = {"no_finetune": "off", "finetune": "on"}
+
+
+def print_dipnet(out: dict) -> None:
+    env, presets = out["environment"], out["dipnet"]["presets"]
+    print(f"\nDIPNet on {env['gpu'] or 'CPU'} (torch {env['torch']}), random weights")
+    _print_train(presets, "train phase")
+    print(f"\n{'preset':<7}{'prec':<6}{'fine-tune':<10}{'ms/frame':>9}{'mean':>9}"
+          f"{'ft s/video':>11}{'full ms/it':>11}{'crop ms/it':>11}{'s/fr all':>10}"
+          f"{'@68.8 fr':>10}   (s/fr all: fine-tuning included)")
+    for name, p in presets.items():
+        for prec, runs in p.get("inference", {}).items():
+            if not isinstance(runs, dict) or "error" in runs:
+                print(f"{name:<7}{prec:<6}ERROR {str(runs.get('error', runs))[:100]}")
+                continue
+            for key, r in runs.items():
+                head = f"{name:<7}{prec:<6}{FT_LABEL.get(key, key):<10}"
+                if "error" in r:
+                    print(f"{head}ERROR {r['error'][:100]}")
+                    continue
+                c = p["config"]
+                print(_dipnet_row(head, r) + f"   {c['ft_iters_full']} + {c['ft_iters_crop']}"
+                      f" it, objects {r['objects_per_video']}")
+    P = PAPER_DIPNET
+    paper = {"ms_per_frame_median": 1000 * P["inference_s_per_frame"],
+             "finetune_seconds_per_video": P["finetune_200_full_s"] + P["finetune_100_crop_s"],
+             "finetune_full_ms_per_iter": P["finetune_full_ms_per_iter"],
+             "finetune_crop_ms_per_iter": P["finetune_crop_ms_per_iter"],
+             "overall_seconds_per_frame_at_davis16_length": P["overall_s_per_frame"]}
+    print(_dipnet_row(f"{'paper':<7}{'TitanXp':<16}", paper)
+          + "   (Sec. 4.1, DAVIS 2016, 200 + 100 it)")
+
+
+def print_table(out: dict) -> None:
+    if out["presets"]:
+        print_dtn(out)
+    if out["dipnet"]["presets"]:
+        print_dipnet(out)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     want = args.device or ("cuda" if torch.cuda.is_available() and not args.smoke else "cpu")
@@ -448,14 +695,28 @@ def main(argv=None) -> int:
                         "train_timing": "batches pre-loaded on the device; step = forward "
                                         "(autocast) + scaled backward + clip + optimizer step",
                         "inference_frame_time": "DTNSegmenter info['frame_seconds'] (model.step, "
-                                                "synchronised; excludes resize and PNG output)"},
-           "paper_table4": PAPER, "presets": {}}
+                                                "synchronised; excludes resize and PNG output)",
+                        "dipnet_inference_frame_time":
+                            "DIPNetSegmenter info['frame_seconds'] (frame to tensor, Eq. 2 "
+                            "update, foreground, crop, instances; synchronised; excludes "
+                            "the first frame's fine-tuning and PNG output)",
+                        "dipnet_finetune": "info['finetune_seconds_full'] / "
+                                           "['finetune_seconds_instances'] per video; under "
+                                           "AMP the fine-tuning runs inside the autocast "
+                                           "context, without a GradScaler"},
+           "methods": args.methods, "paper_table4": PAPER, "presets": {},
+           "dipnet": {"paper_times": PAPER_DIPNET, "presets": {}}}
     try:
         for name in [s.strip() for s in args.presets.split(",") if s.strip()]:
-            try:
-                out["presets"][name] = bench_preset(name, data_dir, device, amp, args)
-            except Exception as e:                               # noqa: BLE001
-                out["presets"][name] = {"preset": name, "error": _error(e)}
+            for method, bench, where in (("dtn", bench_preset, out["presets"]),
+                                         ("dipnet", bench_dipnet_preset,
+                                          out["dipnet"]["presets"])):
+                if method not in args.methods:
+                    continue
+                try:
+                    where[name] = bench(name, data_dir, device, amp, args)
+                except Exception as e:                           # noqa: BLE001
+                    where[name] = {"preset": name, "error": _error(e)}
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

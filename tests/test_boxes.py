@@ -61,3 +61,18 @@ def test_roi_box_covers_whole_pixels_and_pastes_back_exactly():
     assert torch.allclose(big, torch.tensor([[2.0, 2.0, 26.0, 14.0]]))
     edge = roi_box(torch.tensor([[0.0, 0.0, 29.0, 19.0]]), 0.5, (20, 30))
     assert torch.allclose(edge, torch.tensor([[0.0, 0.0, 30.0, 20.0]]))
+
+
+def test_foreground_box_grows_the_tight_box_and_crop_resize_inverts_paste():
+    from vos_lib.core.boxes import crop_resize, foreground_box, paste_masks
+    fg = torch.zeros(2, 40, 60, dtype=torch.bool)
+    fg[0, 10:20, 20:40] = True                       # 20 wide, 10 high
+    box = foreground_box(fg, margin=0.25, min_frac=0.0)
+    assert torch.allclose(box[0], torch.tensor([15.0, 7.5, 45.0, 22.5]))
+    assert torch.equal(box[1], torch.tensor([0.0, 0.0, 60.0, 40.0]))   # empty: whole frame
+    fb = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    assert torch.equal(foreground_box(fg[1:], 0.25, fallback=fb)[0], fb)
+    crop = crop_resize(fg[:1, None].float(), box[:1], (30, 30))
+    assert crop.shape == (1, 1, 30, 30) and crop[0, 0, 15, 15] > 0.99 and crop[0, 0, 0, 0] < 0.01
+    back = paste_masks(crop, box[:1], (40, 60))[0] > 0.5
+    assert (back == fg[0]).float().mean() > 0.99

@@ -51,7 +51,8 @@ def test_cli_choices_come_from_the_registry():
     assert "{" + ",".join(registered()) + "}" in r.stdout
     r = subprocess.run([sys.executable, "-m", "vos_lib", "train", "--help"],
                        capture_output=True, text=True)
-    assert "no_guidance" in r.stdout and "{dtn}" in r.stdout
+    assert "no_guidance" in r.stdout and "pretrain_only" in r.stdout
+    assert "{dtn,dipnet}" in r.stdout
 
 
 def test_frame_adapter_resizes_and_keeps_small_objects():

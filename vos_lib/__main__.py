@@ -15,8 +15,9 @@ from .io import DataFormatError, UsageError
 
 def _segment(a):
     from .segment import run_segment
+    options = {"finetune": False} if a.no_finetune else {}
     rep = run_segment(a.method, a.frames, a.mask, a.out, checkpoint=a.checkpoint, device=a.device,
-                      train_if_missing=a.train_if_missing)
+                      train_if_missing=a.train_if_missing, options=options)
     fm = rep["first_mask"]
     print(f"first-frame mask: {fm['rule']}; objects "
           + ", ".join(f"{i} ({n} px)" for i, n in fm["objects"].items()))
@@ -27,6 +28,10 @@ def _segment(a):
         print(f"frames: {note}")
     print(f"wrote {rep['n_frames']} masks of size {rep['frame_size'][0]}x{rep['frame_size'][1]} "
           f"for objects {rep['object_ids']} to {a.out} (+ overlay.gif, report.json)")
+    if "finetune_seconds" in rep:
+        print(f"one-shot fine-tuning: {rep['finetune_seconds']:.1f} s (not in the per-frame "
+              f"times); inference {sum(rep['frame_seconds']):.1f} s for "
+              f"{len(rep['frame_seconds'])} frames")
     if "br_fraction" in rep:
         print(f"frames routed to box re-identification: {rep['br_fraction']:.0%}")
 
@@ -45,21 +50,26 @@ def _train(a):
 
 
 def _demo(a):
-    """Synthetic data -> DTN (trained if missing) -> val results -> overlay GIF -> J&F."""
+    """Synthetic data -> a method (trained if missing) -> val results -> GIF -> J&F."""
     from .demo import run_demo
-    rows, br, out, gif, n_videos = run_demo(a.out)
+    rows, res, out, gif, n_videos = run_demo(a.out, a.method)
     print(f"\n{'method':<22}{'J&F':>8}{'J':>8}{'F':>8}   (synthetic val, {n_videos} videos)")
     for name, g in rows:
         print(f"{name:<22}{g['J&F-Mean']:8.3f}{g['J-Mean']:8.3f}{g['F-Mean']:8.3f}")
-    print(f"DTN routed {br:.0%} of frames to box re-identification")
+    routes = [r for i in res["infos"].values() for r in i.get("routes", [])]
+    if routes:
+        print(f"{a.method} routed {res['br_fraction']:.0%} of frames to box re-identification")
+    ft = [i["finetune_seconds"] for i in res["infos"].values() if "finetune_seconds" in i]
+    if ft:
+        print(f"{a.method}: one-shot fine-tuning took {sum(ft) / len(ft):.1f} s per video")
     print(f"results: {out}   overlay: {gif}")
 
 
 def _prepare(a):
     """Generate the data, train every checkpoint the notebooks share, run the cached
-    experiments (Table 3, Fig. 6, baselines); see :func:`vos_lib.dtn.experiments.prepare`."""
-    from .dtn import experiments
-    results = experiments.prepare(jobs=a.jobs, quiet=a.quiet)
+    experiments of both methods; see :func:`vos_lib.prepare.prepare`."""
+    from .prepare import prepare
+    results = prepare(jobs=a.jobs, quiet=a.quiet)
     for name, r in results.items():
         print(f"{name:<24} J&F {r['global']['J&F-Mean']:.3f}  BR {r['br_fraction']:.0%}")
 
@@ -82,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default=None, choices=["cpu", "cuda"])
     s.add_argument("--train-if-missing", action="store_true",
                    help="train the CPU-scale model first when no checkpoint is given or cached")
+    s.add_argument("--no-finetune", action="store_true",
+                   help="skip the one-shot fine-tuning on the first frame (dipnet)")
     s.set_defaults(fn=_segment)
 
     t = sub.add_parser("train", help="train a method")
@@ -95,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="the README's `make demo`")
     d.add_argument("--out", default=None)
+    d.add_argument("--method", default="dtn", choices=methods)
     d.set_defaults(fn=_demo)
 
     r = sub.add_parser("prepare", help="data + every shared checkpoint (used by make test)")

@@ -21,7 +21,7 @@ from PIL import Image
 
 from .core.segmenter import SegmentResult, get_method, pick_device
 from .inputs import REPORT_NAME, check_output_dir, load_frames, read_first_mask
-from .io import VOID, DataFormatError, object_ids, overlay, write_mask
+from .io import VOID, DataFormatError, UsageError, object_ids, overlay, write_mask
 
 def load_inputs(frames, mask_path) -> tuple[list[str], list[np.ndarray], np.ndarray, dict]:
     """Frames (a folder or a video file) and the first-frame mask, read by the rules of
@@ -85,10 +85,6 @@ def write_outputs(out_dir, names, frames, result: SegmentResult, method: str,
     return report
 
 
-# measured: flow + pre-training + fine-tuning of the CPU preset on 2 cores (10 min, 2026-11)
-CPU_TRAINING_TIME = "about 10-15 minutes on a 2-core CPU, once"
-
-
 def check_model_available(method: str, checkpoint=None, train_if_missing: bool = False) -> None:
     """No silent training: a method that needs a trained model gets one from
     ``checkpoint``, from the cache, or (only with ``train_if_missing``) by training now."""
@@ -99,20 +95,29 @@ def check_model_available(method: str, checkpoint=None, train_if_missing: bool =
         raise FileNotFoundError(
             f"--method {method} needs a trained model: pass --checkpoint PATH, or add "
             f"--train-if-missing to train the CPU-scale model now on generated data "
-            f"({CPU_TRAINING_TIME}; it is cached in data/checkpoints)")
+            f"({spec.train_time}; it is cached in data/checkpoints)")
     print(f"no cached {method} model: training the CPU-scale one now on generated data "
-          f"({CPU_TRAINING_TIME}; progress below)", flush=True)
+          f"({spec.train_time}; progress below)", flush=True)
 
 
 def run_segment(method: str, frames_dir, mask_path, out_dir, checkpoint=None, device=None,
-                train_if_missing: bool = False) -> dict:
-    """The ``segment`` command: every input is checked before any computing."""
+                train_if_missing: bool = False, options: dict | None = None) -> dict:
+    """The ``segment`` command: every input is checked before any computing.
+
+    ``options`` go to the method's segmenter (e.g. ``finetune=False`` for DIPNet); a
+    method that does not take one is refused with the options it has.
+    """
     spec = get_method(method)
+    options = options or {}
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown:
+        raise UsageError(f"--method {method} has no option {unknown[0]!r} "
+                         f"(its options: {list(spec.options) or 'none'})")
     pick_device(device)                    # --device cuda without a GPU: one clear line
     check_output_dir(out_dir, frames_dir)
     names, frames, first, seen = load_inputs(frames_dir, mask_path)
     check_model_available(method, checkpoint, train_if_missing)
-    seg = spec.segmenter(checkpoint=checkpoint, device=device)
+    seg = spec.segmenter(checkpoint=checkpoint, device=device, **options)
     t0 = time.perf_counter()
     result = seg.segment(frames, first)
     dt = time.perf_counter() - t0

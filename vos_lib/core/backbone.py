@@ -68,6 +68,7 @@ class Backbone(nn.Module):
             fails (offline), a warning is issued and the random init is kept.
         frozen_bn: use :class:`torchvision.ops.FrozenBatchNorm2d`, as usual when fine-tuning
             a pretrained detector with tiny batches (the paper's batch size is 2).
+        upto: the last level computed (``"res4"`` drops ``layer4``; DIPNet's CPU preset).
 
     ``forward(images)`` takes float images in ``[0, 1]`` of shape ``(N, 3, H, W)`` and
     normalises them with the ImageNet mean and std itself. ``channels`` maps each level to
@@ -75,7 +76,7 @@ class Backbone(nn.Module):
     """
 
     def __init__(self, name: str = "resnet18", blocks: Optional[Sequence[int]] = (1, 1, 1, 1),
-                 pretrained: bool = False, frozen_bn: bool = False):
+                 pretrained: bool = False, frozen_bn: bool = False, upto: str = "res5"):
         super().__init__()
         if name not in _SPECS:
             raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(_SPECS)}")
@@ -89,7 +90,12 @@ class Backbone(nn.Module):
             try_load_pretrained(net, weights, f"ImageNet weights for {name}")
         self.name, self.blocks = name, tuple(layers)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
-        self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
+        if upto not in LEVELS:
+            raise ValueError(f"upto must be one of {LEVELS}, got {upto!r}")
+        self.levels = LEVELS[:LEVELS.index(upto) + 1]
+        for i, level in enumerate(LEVELS, 1):          # layers past `upto` are not built
+            setattr(self, f"layer{i}", getattr(net, f"layer{i}") if level in self.levels
+                    else None)
         e = block.expansion
         self.channels = {"res2": 64 * e, "res3": 128 * e, "res4": 256 * e, "res5": 512 * e}
         self.strides = dict(STRIDES)
@@ -99,8 +105,8 @@ class Backbone(nn.Module):
     def forward(self, images: Tensor) -> dict[str, Tensor]:
         x = self.stem((images - self.mean) / self.std)
         out = {}
-        for level, layer in zip(LEVELS, (self.layer1, self.layer2, self.layer3, self.layer4)):
-            x = layer(x)
+        for i, level in enumerate(self.levels, 1):
+            x = getattr(self, f"layer{i}")(x)
             out[level] = x
         return out
 

@@ -124,7 +124,9 @@ class Method:
     :class:`Segmenter`; ``configs`` maps a preset name to a factory of the method's
     config; ``train(preset, data_root, variant, out_dir, device, progress)`` returns a
     checkpoint path; ``from_checkpoint(state)`` rebuilds the network from a checkpoint's
-    contents alone; ``cached(preset)`` is the path of the cached default model, or None.
+    contents alone; ``cached(preset)`` is the path of the cached default model, or None;
+    ``train_time`` says how long training the CPU-scale model takes (for messages);
+    ``options`` names the keyword options its segmenter takes from the command line.
     """
     name: str
     summary: str
@@ -134,6 +136,8 @@ class Method:
     train: Callable[..., Any] | None = None
     from_checkpoint: Callable[[dict], Any] | None = None
     cached: Callable[[str], Any] | None = None
+    train_time: str = "a few minutes on a 2-core CPU, once"
+    options: tuple = ()
 
 
 # method name -> "module:attribute" of its Method; one line per method
@@ -141,6 +145,8 @@ REGISTRY = {
     "dtn": "vos_lib.dtn.method:DTN_METHOD",
     "flow": "vos_lib.dtn.method:FLOW_METHOD",
     "first": "vos_lib.baselines:FIRST_METHOD",
+    "dis": "vos_lib.baselines:DIS_METHOD",
+    "dipnet": "vos_lib.dipnet.method:DIPNET_METHOD",
 }
 
 

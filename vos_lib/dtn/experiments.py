@@ -139,31 +139,3 @@ def prepare_job(job: int, quiet: bool = True) -> None:
     for e in exps:
         e()
         print(f"experiment ready: {e.__name__}", flush=True)
-
-
-def prepare(jobs: int = 2, quiet: bool = True) -> dict:
-    """The synthetic data, every DTN checkpoint and every cached experiment the book uses.
-
-    Returns the baselines and Table 3 rows.  Safe to rerun (it only loads what exists) and
-    to run beside a notebook (locks).
-    """
-    import multiprocessing as mp
-    from ..config import cpu
-    from ..data.synthetic import ensure_dataset
-    ensure_dataset(cfg=cpu().data, progress=not quiet)
-    train_dtn("cpu", variant="flow", progress=not quiet)       # every variant needs it
-    print("checkpoint ready: flow", flush=True)
-    if jobs > 1:
-        ctx = mp.get_context("spawn")
-        procs = [ctx.Process(target=prepare_job, args=(j, quiet)) for j in range(len(PREPARE_JOBS))]
-        for pr in procs:
-            pr.start()
-        for pr in procs:
-            pr.join()
-        bad = [pr.exitcode for pr in procs if pr.exitcode != 0]
-        if bad:
-            raise RuntimeError(f"a prepare job failed (exit codes {bad}); rerun to resume")
-    else:
-        for j in range(len(PREPARE_JOBS)):
-            prepare_job(j, quiet)
-    return {**baselines(), **table3()}                         # all cached by now

@@ -31,8 +31,11 @@ def flow_segmenter(checkpoint=None, device=None):
 DTN_METHOD = Method(
     name="dtn", summary="Dynamic Targeting Network + Mask Refinement Network (ICCV 2019)",
     segmenter=dtn_segmenter, configs=config.PRESETS, variants=VARIANTS, train=train_dtn,
-    from_checkpoint=from_checkpoint, cached=lambda preset: cached_checkpoint(preset, "full"))
+    from_checkpoint=from_checkpoint, cached=lambda preset: cached_checkpoint(preset, "full"),
+    # measured: flow + pre-training + fine-tuning of the cpu preset, 2 cores (2026-11)
+    train_time="about 10-15 minutes on a 2-core CPU, once")
 
 FLOW_METHOD = Method(
     name="flow", summary="the previous mask warped by DTN's flow network (baseline)",
-    segmenter=flow_segmenter, cached=lambda preset: cached_checkpoint(preset, "full"))
+    segmenter=flow_segmenter, cached=lambda preset: cached_checkpoint(preset, "full"),
+    train_time="about 10-15 minutes on a 2-core CPU, once (DTN's training)")

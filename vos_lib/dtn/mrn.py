@@ -45,6 +45,7 @@ from torchvision.ops import roi_align
 
 from ..core.backbone import LEVELS, STRIDES
 from ..core.boxes import roi_rows
+from ..core.boxes import merge_masks, paste_masks  # noqa: F401  (DIPNet uses them too)
 
 __all__ = [
     "LEVELS",
@@ -226,53 +227,6 @@ class MaskRefinementNetwork(nn.Module):
                 y = y.to(crops[lvl].dtype)
             f = self.mrms[lvl](crops[lvl], f, y)
         return self.predictor(f)
-
-
-def paste_masks(probs: Tensor, boxes: Tensor, image_size: Tuple[int, int]) -> Tensor:
-    """Paste ``M x M`` RoI masks back into the frame (bilinear, ``grid_sample``).
-
-    Pixel ``(x, y)`` (centre ``(x + .5, y + .5)``) inside box ``k`` samples the crop at the
-    matching position -- the inverse of ``roi_align(aligned=True)`` -- with border padding
-    (no fade at the box edge); pixels whose centre lies outside the box are 0.  A crop of
-    ones therefore becomes exactly the pixels whose centres are inside the box.
-
-    Args:
-        probs: ``(K, 1, M, M)`` or ``(K, M, M)`` values (probabilities) in the RoI frame.
-        boxes: ``(K, 4)`` xyxy pixels of the frame of size ``image_size = (H, W)``.
-    Returns:
-        ``(K, H, W)`` float.
-    """
-    if probs.dim() == 3:
-        probs = probs[:, None]
-    H, W = int(image_size[0]), int(image_size[1])
-    K = probs.shape[0]
-    if K == 0:
-        return probs.new_zeros((0, H, W))
-    probs = probs.float()
-    boxes = boxes.reshape(-1, 4).to(probs.device).float()
-    x1, y1, x2, y2 = [boxes[:, i].reshape(K, 1) for i in range(4)]
-    xs = torch.arange(W, device=probs.device, dtype=torch.float32).reshape(1, W) + 0.5
-    ys = torch.arange(H, device=probs.device, dtype=torch.float32).reshape(1, H) + 0.5
-    gx = (xs - x1) / (x2 - x1).clamp(min=1e-6) * 2 - 1                   # (K, W)
-    gy = (ys - y1) / (y2 - y1).clamp(min=1e-6) * 2 - 1                   # (K, H)
-    grid = torch.stack([gx[:, None, :].expand(K, H, W), gy[:, :, None].expand(K, H, W)], dim=-1)
-    out = F.grid_sample(probs, grid, mode="bilinear", padding_mode="border", align_corners=False)[:, 0]
-    inside = ((xs > x1) & (xs < x2))[:, None, :] & ((ys > y1) & (ys < y2))[:, :, None]
-    return out * inside.to(out.dtype)
-
-
-def merge_masks(probs: Tensor, threshold: float = 0.5) -> Tensor:
-    """K per-object probability maps -> one indexed mask ``(H, W)`` int64.
-
-    ``id(x) = argmax_k p_k(x) + 1`` if ``max_k p_k(x) > threshold`` else ``0`` (background):
-    overlaps go to the most confident object, ids follow the order of ``probs``.
-    """
-    if probs.dim() == 4:
-        probs = probs[:, 0]
-    if probs.shape[0] == 0:
-        return torch.zeros(probs.shape[-2:], dtype=torch.int64, device=probs.device)
-    pmax, arg = probs.max(dim=0)
-    return torch.where(pmax > threshold, arg + 1, torch.zeros_like(arg)).to(torch.int64)
 
 
 def mrn_targets(gt_masks: Tensor, boxes: Tensor, M: int,

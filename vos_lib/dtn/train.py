@@ -22,26 +22,18 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
 from ..config import Preset, get_preset
 from ..core.segmenter import pick_device
 from ..data import DAVIS, StaticPairDataset, VideoClipDataset
 from ..engine import checkpoint
 from ..io import UsageError
-from ..engine.trainer import fit, make_optimizer, seed_everything
-from ..paths import checkpoint_dir, synthetic_root
+from ..engine.trainer import default_data, fit, make_loader, make_optimizer, seed_everything
+from ..paths import checkpoint_dir
 from .config import DTNConfig, from_dict
 from .model import DTN
 
 VARIANTS = ("full", "no_pretrain", "no_finetune", "no_guidance")
-
-
-def _loader(ds, preset: Preset, shuffle=True):
-    g = torch.Generator().manual_seed(preset.train.seed)
-    return DataLoader(ds, batch_size=preset.train.batch_size, shuffle=shuffle, generator=g,
-                      num_workers=preset.train.num_workers, drop_last=True,
-                      persistent_workers=False)  # so set_epoch reaches the workers
 
 
 def _datasets(preset: Preset, data_root):
@@ -97,7 +89,7 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
     if variant not in VARIANTS + ("flow",):
         raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS} (or 'flow')")
     preset = get_preset(preset) if isinstance(preset, str) else preset
-    data_root = Path(data_root) if data_root else _default_data(preset)
+    data_root = Path(data_root) if data_root else default_data(preset)
     out_dir = Path(out_dir) if out_dir else checkpoint_dir()
     device = pick_device(device)
     tag = f"dtn-{preset.name}"
@@ -110,7 +102,7 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
     def train_flow(path):
         seed_everything(T.seed)
         m = _build(preset).to(device)
-        run_stage(m, "flow", preset, _loader(pairs, preset), C.flow_iters, path,
+        run_stage(m, "flow", preset, make_loader(pairs, preset), C.flow_iters, path,
                   device=device, progress=progress)
 
     if C.flow_iters > 0 and cached_checkpoint(preset.name, "flow", out_dir) is None:
@@ -127,7 +119,7 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
 
     def pretrain(path, guidance=True):
         m = fresh(guidance)
-        run_stage(m, "pretrain", preset, _loader(static, preset), C.pretrain_iters, path,
+        run_stage(m, "pretrain", preset, make_loader(static, preset), C.pretrain_iters, path,
                   device=device, progress=progress)
 
     def finetune(path, init=None, guidance=True, dm_only=False):
@@ -137,7 +129,7 @@ def train_dtn(preset: str | Preset = "cpu", data_root=None, variant: str = "full
         params = ([{"params": list(m.dm.parameters()), "lr": C.finetune_lr * C.dm_lr_mult}]
                   if dm_only else None)
         iters = max(C.finetune_iters // 4, 1) if dm_only else C.finetune_iters
-        run_stage(m, "finetune", preset, _loader(video, preset), iters, path, params=params,
+        run_stage(m, "finetune", preset, make_loader(video, preset), iters, path, params=params,
                   device=device, progress=progress)
 
     if variant == "full":
@@ -168,14 +160,6 @@ def _require_flow(data_root) -> None:
 
 def _sub(state: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-
-
-def _default_data(preset: Preset) -> Path:
-    if preset.name != "cpu":
-        raise UsageError("--data is required at paper scale (a DAVIS root; "
-                         "see `python -m vos_lib.data.download`)")
-    from ..data.synthetic import ensure_dataset
-    return ensure_dataset(synthetic_root(), preset.data)
 
 
 def from_checkpoint(state: dict) -> DTN:

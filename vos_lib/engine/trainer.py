@@ -14,9 +14,31 @@ from typing import Callable, Iterable
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from . import checkpoint
+
+
+def make_loader(ds, preset, shuffle: bool = True) -> DataLoader:
+    """The loader every training stage uses: the preset's batch size and workers, a
+    seeded shuffle, full batches only."""
+    g = torch.Generator().manual_seed(preset.train.seed)
+    return DataLoader(ds, batch_size=preset.train.batch_size, shuffle=shuffle, generator=g,
+                      num_workers=preset.train.num_workers, drop_last=True,
+                      persistent_workers=False)  # so set_epoch reaches the workers
+
+
+def default_data(preset) -> Path:
+    """The training data when ``--data`` is not given: the generated videos at CPU
+    scale (generated on first use); at paper scale a DAVIS root is required."""
+    from ..data.synthetic import ensure_dataset
+    from ..io import UsageError
+    from ..paths import synthetic_root
+    if preset.name != "cpu":
+        raise UsageError("--data is required at paper scale (a DAVIS root; "
+                         "see `python -m vos_lib.data.download`)")
+    return ensure_dataset(synthetic_root(), preset.data)
 
 
 def seed_everything(seed: int) -> None:

@@ -47,7 +47,8 @@ def run_and_score(segmenter, davis_root, out_dir, split="val", sequences=None, p
 
 def summarize(r: dict) -> dict:
     """The JSON-able part of :func:`run_and_score`'s result: global scores, per-sequence
-    J&F, routes/confidences when the method reports them, the BR fraction."""
+    J&F, routes/confidences when the method reports them, the BR fraction, and each
+    sequence's numeric info (:func:`_numbers`)."""
     per_seq = {}
     for obj, v in r["scores"].get("per_object", {}).items():
         per_seq.setdefault(obj.rsplit("_", 1)[0], []).append((v["J-Mean"] + v["F-Mean"]) / 2)
@@ -56,7 +57,20 @@ def summarize(r: dict) -> dict:
             "br_fraction": r["br_fraction"],
             "routes": {seq: info.get("routes", []) for seq, info in r["infos"].items()},
             "confidence": {seq: info.get("confidence", []) for seq, info in r["infos"].items()},
-            "per_sequence": {s: float(np.mean(v)) for s, v in per_seq.items()}}
+            "per_sequence": {s: float(np.mean(v)) for s, v in per_seq.items()},
+            "info": {seq: _numbers(info) for seq, info in r["infos"].items()}}
+
+
+def _numbers(info: dict) -> dict:
+    """A sequence's info reduced to numbers: scalars as they are, lists of numbers summed
+    (``<key>_sum``) - e.g. DIPNet's fine-tuning seconds, identity-update skips, overlaps."""
+    out = {}
+    for k, v in info.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[k] = v
+        elif isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v):
+            out[f"{k}_sum"] = float(sum(v))
+    return out
 
 
 def run_cached(name: str, make_segmenter, ckpt=None, sequences=None, root=None) -> dict:
