@@ -537,26 +537,22 @@ def _preset_header(name: str, preset, method: str, data_dir: Path, device, args)
     return root, res
 
 
-def bench_dipnet_preset(name: str, data_dir: Path, device, amp: bool, args) -> dict:
-    preset = make_preset(name, args)
-    root, res = _preset_header(name, preset, "dipnet", data_dir, device, args)
-    res["train"] = bench_dipnet_training(preset, root, device, amp, args)
-    print(f"[{name}] DIPNet inference ...", flush=True)
-    try:
-        res["inference"] = bench_dipnet_inference(preset, root, device, args)
-    except Exception as e:                                       # noqa: BLE001
-        res["inference"] = {"error": _error(e)}
-    return res
-
-
 # -------------------------------------------------------------------------------- main
-def bench_preset(name: str, data_dir: Path, device, amp: bool, args) -> dict:
+#: method -> (training benchmark, inference benchmark)
+BENCHES = {"dtn": (bench_training, bench_inference),
+           "dipnet": (bench_dipnet_training, bench_dipnet_inference)}
+
+
+def bench_preset(name: str, data_dir: Path, device, amp: bool, args,
+                 method: str = "dtn") -> dict:
+    """One method at one preset: its settings, training steps, then inference."""
     preset = make_preset(name, args)
-    root, res = _preset_header(name, preset, "dtn", data_dir, device, args)
-    res["train"] = bench_training(preset, root, device, amp, args)
-    print(f"[{name}] inference ...", flush=True)
+    root, res = _preset_header(name, preset, method, data_dir, device, args)
+    train, infer = BENCHES[method]
+    res["train"] = train(preset, root, device, amp, args)
+    print(f"[{name}] {method} inference ...", flush=True)
     try:
-        res["inference"] = bench_inference(preset, root, device, args)
+        res["inference"] = infer(preset, root, device, args)
     except Exception as e:                                       # noqa: BLE001
         res["inference"] = {"error": _error(e)}
     return res
@@ -708,13 +704,12 @@ def main(argv=None) -> int:
            "dipnet": {"paper_times": PAPER_DIPNET, "presets": {}}}
     try:
         for name in [s.strip() for s in args.presets.split(",") if s.strip()]:
-            for method, bench, where in (("dtn", bench_preset, out["presets"]),
-                                         ("dipnet", bench_dipnet_preset,
-                                          out["dipnet"]["presets"])):
+            for method, where in (("dtn", out["presets"]),
+                                  ("dipnet", out["dipnet"]["presets"])):
                 if method not in args.methods:
                     continue
                 try:
-                    where[name] = bench(name, data_dir, device, amp, args)
+                    where[name] = bench_preset(name, data_dir, device, amp, args, method)
                 except Exception as e:                           # noqa: BLE001
                     where[name] = {"preset": name, "error": _error(e)}
     finally:
