@@ -17,18 +17,16 @@ table.  Run: ``python benchmarks/bench_dipnet.py [--sequences 4] [--threads 1]``
 """
 from __future__ import annotations
 
-import argparse
 import json
-import platform
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vos_lib.data import DAVIS
 from vos_lib.dipnet import DIPNetSegmenter, load_dipnet, train_dipnet
 from vos_lib.dipnet.paper import TIMES
-from vos_lib.paths import synthetic_root
+
+from cpu_common import machine, parse_args, val_videos   # benchmarks/cpu_common.py
 
 OUT = Path(__file__).resolve().parent.parent / "vos_lib" / "dipnet" / "timings_cpu.json"
 
@@ -51,32 +49,21 @@ def timed(seg, videos) -> dict:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sequences", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--note", default="", help="free text stored with the results")
-    ap.add_argument("--out", default=str(OUT))
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    a = parse_args(__doc__, OUT)
     model = load_dipnet(train_dipnet("cpu", progress=False))
-    davis = DAVIS(synthetic_root(), split="val")
-    videos = []
-    for s in davis.sequences[:a.sequences]:
-        seq = davis.load_sequence(s, load_flows=False)
-        videos.append((list(seq.frames), seq.masks[0]))
+    videos = val_videos(a.sequences)
     DIPNetSegmenter(model, finetune=False).segment(videos[0][0][:4], videos[0][1])  # warm-up
     runs = {"DIPNet": timed(DIPNetSegmenter(model), videos),
             "DIPNet*": timed(DIPNetSegmenter(model, crop=False), videos),
             "DIPNet w/o one-shot": timed(DIPNetSegmenter(model, finetune=False), videos)}
     cfg = model.cfg
-    out = {"machine": f"{platform.machine()} CPU, {a.threads} thread{'s' * (a.threads > 1)}, "
-                      f"torch {torch.__version__}",
+    out = {"machine": machine(a.threads),
            "sequences": a.sequences, "objects": [int(len(np.unique(f)) - 1) for _, f in videos],
            "ft_iters": {"full": cfg.ft_iters_full, "crop": cfg.ft_iters_crop},
            "runs": runs, "paper": TIMES, "note": a.note}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
-    print(f"DIPNet at CPU scale ({out['machine']}), {sum(r[0].__len__() for r in videos)} "
+    print(f"DIPNet at CPU scale ({out['machine']}), {sum(len(f) for f, _ in videos)} "
           f"frames of {a.sequences} videos")
     print(f"{'run':<22}{'s/frame (median)':>18}{'fine-tune s/video':>19}{'overall s/frame':>17}")
     for k, r in runs.items():

@@ -14,19 +14,17 @@ prints a table.  Run: ``python benchmarks/bench_dtn.py [--sequences 4] [--thread
 """
 from __future__ import annotations
 
-import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vos_lib.data import DAVIS
 from vos_lib.dtn import DTNSegmenter
-from vos_lib.paths import synthetic_root
 from vos_lib.dtn.train import load_dtn, train_dtn
+
+from cpu_common import machine, parse_args, val_videos   # benchmarks/cpu_common.py
 
 # shipped with the package, so the book reads it after a pip install too
 OUT = Path(__file__).resolve().parent.parent / "vos_lib" / "dtn" / "timings_cpu.json"
@@ -48,19 +46,9 @@ def timed_run(seg, videos):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sequences", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--note", default="", help="free text stored with the results (e.g. machine load)")
-    ap.add_argument("--out", default=str(OUT))
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    a = parse_args(__doc__, OUT)
     model = load_dtn(train_dtn("cpu", progress=False))
-    davis = DAVIS(synthetic_root(), split="val")
-    videos = []
-    for s in davis.sequences[:a.sequences]:
-        seq = davis.load_sequence(s, load_flows=False)
-        videos.append((list(seq.frames), seq.masks[0]))
+    videos = val_videos(a.sequences)
     # warm-up
     DTNSegmenter(model, policy="bp").segment(videos[0][0][:5], videos[0][1])
 
@@ -93,8 +81,7 @@ def main():
         fps.append({"theta_c": th, "fps": 1.0 / (b * t_br + (1 - b) * t_bp),
                     "fps_wall": n_th / wall, "br_fraction": b})
     out = {
-        "machine": f"{platform.machine()} CPU, {a.threads} thread{'s' * (a.threads > 1)}, "
-                   f"torch {torch.__version__}",
+        "machine": machine(a.threads),
         "frames": sum(len(f) - 1 for f, _ in videos), "sequences": a.sequences,
         "components": comp,
         "br_over_bp_frame_time": t_br / t_bp,

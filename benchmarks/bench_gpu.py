@@ -379,12 +379,16 @@ def run_segmenter(model: DTN, device, videos: list, policy: str, amp: bool) -> d
             "peak_mem_mib": _peak_mib(device)}
 
 
+def _inference_setup(preset, root: Path, device, args, method: str) -> tuple:
+    """The videos to time, the model in eval mode, and the precisions to time it in."""
+    model, _ = build_model(preset, device, method)
+    precisions = ("fp32", "amp") if device.type == "cuda" else ("fp32",)
+    return val_videos(root, args.videos, args.frames), model.eval(), precisions
+
+
 def bench_inference(preset, root: Path, device, args) -> dict:
     """fp32 and (on CUDA) AMP, each with policies dm / bp / br; errors are recorded."""
-    videos = val_videos(root, args.videos, args.frames)
-    model, _ = build_model(preset, device)
-    model.eval()
-    precisions = ("fp32", "amp") if device.type == "cuda" else ("fp32",)
+    videos, model, precisions = _inference_setup(preset, root, device, args, "dtn")
     out = {}
     for prec in precisions:
         amp = prec == "amp"
@@ -495,10 +499,7 @@ def _dipnet_warmup(model: DIPNet, device, video, amp: bool) -> None:
 
 def bench_dipnet_inference(preset, root: Path, device, args) -> dict:
     """fp32 and (on CUDA) AMP, each without and with one-shot fine-tuning."""
-    videos = val_videos(root, args.videos, args.frames)
-    model, _ = build_model(preset, device, "dipnet")
-    model.eval()
-    precisions = ("fp32", "amp") if device.type == "cuda" else ("fp32",)
+    videos, model, precisions = _inference_setup(preset, root, device, args, "dipnet")
     out = {}
     for prec in precisions:
         amp = prec == "amp"
