@@ -55,7 +55,11 @@ def _demo(a):
     rows, res, out, gif, n_videos = run_demo(a.out, a.method)
     print(f"\n{'method':<22}{'J&F':>8}{'J':>8}{'F':>8}   (synthetic val, {n_videos} videos)")
     for name, g in rows:
-        print(f"{name:<22}{g['J&F-Mean']:8.3f}{g['J-Mean']:8.3f}{g['F-Mean']:8.3f}")
+        if g is None:
+            other = name.split()[0]
+            print(f"{name:<22}{'-':>8}   (not run yet: make demo METHOD={other})")
+        else:
+            print(f"{name:<22}{g['J&F-Mean']:8.3f}{g['J-Mean']:8.3f}{g['F-Mean']:8.3f}")
     routes = [r for i in res["infos"].values() for r in i.get("routes", [])]
     if routes:
         print(f"{a.method} routed {res['br_fraction']:.0%} of frames to box re-identification")

@@ -25,12 +25,12 @@ def ablation_sequences(root=None) -> list[str]:
     return sorted(davis.sequences)[:N_ABLATION]
 
 
-def run(name: str, variant: str = "full", sequences=None, **options) -> dict:
-    """DIPNet ``variant`` with segmenter ``options`` on the val split (cached as
-    ``dip-<name>``)."""
+def run(name: str, variant: str = "full", sequences=None, root=None, **options) -> dict:
+    """DIPNet ``variant`` with segmenter ``options`` on the val split of ``root`` (default
+    the synthetic data; cached as ``dip-<name>``)."""
     ck = train_dipnet("cpu", variant=variant, progress=False)
     return run_cached(f"dip-{name}", lambda: DIPNetSegmenter(load_dipnet(ck), **options),
-                      ck, sequences)
+                      ck, sequences, root)
 
 
 def _dis() -> dict:
@@ -53,10 +53,10 @@ def main_results() -> dict:
 
 def ablations() -> dict:
     """On :func:`ablation_sequences`, no fine-tuning (but Table 7's last column): Table 6
-    (IPN alone, SSN alone, both), Table 7's training stages, joint vs separate instances
-    (Sec. 4.2.3) and the omega sweep (Fig. 6).  (The concatenating identity encoder of
-    Sec. 4.2.2 is the ``concat`` variant: ``run("a-concat", "concat", seqs,
-    finetune=False)``; not in ``make prepare``, it costs a second propagation training.)"""
+    (IPN alone, SSN alone, both; the instances setting, :func:`table6` has all three),
+    Table 7's training stages, the identity encoders (Sec. 4.2.2: masked, Eq. 1, vs frame
+    and mask concatenated, the ``concat`` variant, which trains its own propagation
+    phase), joint vs separate instances (Sec. 4.2.3) and the omega sweep (Fig. 6)."""
     seqs = ablation_sequences()
     out = {"table6": {"IPN": run("a-ipn", sequences=seqs, finetune=False, use_ssn=False),
                       "SSN": run("a-ssn", sequences=seqs, finetune=False, use_ipn=False),
@@ -65,6 +65,8 @@ def ablations() -> dict:
                                           finetune=False),
                       "+ off-line": run("a-both", sequences=seqs, finetune=False),
                       "+ one-shot": run("a-ft", sequences=seqs)},
+           "encoder": {"masked": run("a-both", sequences=seqs, finetune=False),
+                       "concat": run("a-concat", "concat", seqs, finetune=False)},
            "joint": {"separate": run("a-separate", sequences=seqs, finetune=False,
                                      crop=False, joint=False),
                      "joint": run("a-nocrop", sequences=seqs, finetune=False, crop=False)},
@@ -73,23 +75,70 @@ def ablations() -> dict:
     return out
 
 
+#: Table 6's configurations: segmenter options for IPN alone, SSN alone, both.
+TABLE6_CONFIGS = {"IPN": dict(use_ssn=False), "SSN": dict(use_ipn=False), "IPN+SSN": {}}
+#: Table 6's settings: the derived copy of the ablation videos (``vos_lib.data.variants``)
+#: standing in for DAVIS16 (one object) and DAVIS17 foreground; None = the instances.
+TABLE6_SETTINGS = {"single object": "single", "foreground": "foreground",
+                   "multi-instance": None}
+
+
+def table6_root(kind: str) -> Path:
+    """The ``kind`` copy (``"single"``, ``"foreground"``) of the ablation videos."""
+    from ..data.variants import derived_split
+    from ..paths import data_root
+    return derived_split(synthetic_root(), data_root() / "derived" / kind, kind,
+                         ablation_sequences())
+
+
+def table6() -> dict:
+    """Table 6 on the first :data:`N_ABLATION` val videos, no fine-tuning: ``{setting:
+    {"IPN", "SSN", "IPN+SSN": summary}}`` for one object (only object 1 annotated), all
+    objects merged into one foreground, and the instances (the multi-object videos)."""
+    seqs, out = ablation_sequences(), {}
+    for setting, kind in TABLE6_SETTINGS.items():
+        root = table6_root(kind) if kind else None
+        tag = {"single": "t6s-", "foreground": "t6f-"}.get(kind, "a-")
+        out[setting] = {c: run(tag + {"IPN": "ipn", "SSN": "ssn", "IPN+SSN": "both"}[c],
+                               sequences=seqs, root=root, finetune=False, **opts)
+                        for c, opts in TABLE6_CONFIGS.items()}
+    return out
+
+
 # ------------------------------------------------------------------ `python -m vos_lib prepare`
-# two single-threaded jobs (see vos_lib.prepare): one trains the propagation phase, the
-# other the SSN (Sec. 3.4 trains them separately); stage checkpoints are cached and
-# locked, so a job that needs the other's checkpoint waits for it instead of training
-# it.  Then each computes half of the main results.  (The ablations are computed by
-# the chapter that shows them.)
-PREPARE_JOBS = (("ipn", ("DIPNet", "DIPNet w/o one-shot")), ("ssn", ("DIPNet*", "DIS flow")))
-
-
-def prepare_job(job: int, quiet: bool = True) -> None:
-    """Train the phase of ``PREPARE_JOBS[job]``, then compute its main results."""
-    import torch
-    torch.set_num_threads(1)
-    phase, results = PREPARE_JOBS[job]
+# single-threaded jobs (see vos_lib.prepare).  The first two train the propagation phase
+# and the SSN (Sec. 3.4 trains them separately), then compute half of the main results
+# each; the third trains the concatenating encoder's propagation phase; the last runs
+# the ablations.  Stage checkpoints are cached and locked, so a job that needs another
+# job's checkpoint waits for it instead of training it twice.
+def _main_job(phase: str, names, quiet: bool) -> None:
     train_phase("cpu", phase, progress=not quiet)
     print(f"checkpoint ready: dipnet {phase}", flush=True)
     train_dipnet("cpu", progress=not quiet)
-    for name in results:
+    for name in names:
         MAIN[name]()
         print(f"experiment ready: dipnet {name}", flush=True)
+
+
+def _concat_job(quiet: bool) -> None:
+    train_phase("cpu", "ipn", variant="concat", progress=not quiet)
+    print("checkpoint ready: dipnet concat ipn", flush=True)
+
+
+def _ablation_job(quiet: bool) -> None:
+    ablations()
+    print("experiment ready: dipnet ablations", flush=True)
+    table6()
+    print("experiment ready: dipnet table6", flush=True)
+
+
+PREPARE_JOBS = (lambda q: _main_job("ipn", ("DIPNet", "DIPNet w/o one-shot"), q),
+                lambda q: _main_job("ssn", ("DIPNet*", "DIS flow"), q),
+                _concat_job, _ablation_job)
+
+
+def prepare_job(job: int, quiet: bool = True) -> None:
+    """Run ``PREPARE_JOBS[job]`` on one torch thread."""
+    import torch
+    torch.set_num_threads(1)
+    PREPARE_JOBS[job](quiet)
