@@ -94,6 +94,7 @@ J_AT = (1, 2, 3, 5, 10)
 
 
 def parse_args() -> argparse.Namespace:
+    """The command line (see the module docstring); sets torch's thread count."""
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", default=str(real_root()), help="the real split (data/real)")
@@ -112,6 +113,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def sha256(path, n=12) -> str:
+    """The first ``n`` hex digits of the SHA-256 of the file at ``path``."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -144,6 +146,7 @@ def behaviour(davis: DAVIS, pred_dir: Path, per_frame: dict) -> dict:
 
 
 def pooled(beh: dict) -> dict:
+    """:func:`behaviour`'s per-video numbers averaged over the videos."""
     seqs = list(beh)
     at = {t: [beh[s]["J_at"][t] for s in seqs if t in beh[s]["J_at"]] for t in map(str, J_AT)}
     return {"J_at": {t: float(np.mean(v)) for t, v in at.items() if v},
@@ -153,6 +156,8 @@ def pooled(beh: dict) -> dict:
 
 
 def run_one(name: str, root: Path, davis: DAVIS) -> dict:
+    """Run ``name`` (:data:`RUNS`) on the split, score it, and describe its checkpoint,
+    scores, behaviour and timing; its masks go to ``data/results/real/<name>``."""
     method, opts = RUNS[name]
     check_model_available(method)                       # cached model or a clear error
     spec = get_method(method)
@@ -230,53 +235,98 @@ def cli_check(method: str, root: Path, davis: DAVIS, seq: str, out: Path, thread
 
 
 # ----------------------------------------------------------------------------- main
-def main():
-    a = parse_args()
-    root = Path(a.root)
-    if a.show:
-        out = json.loads(Path(a.out).read_text())
-        print_tables(out, DAVIS(root, year="2017", split="val"))
-        return
+def show(out_path: Path, root: Path) -> None:
+    """``--show``: print the tables of the saved JSON at ``out_path`` (runs nothing)."""
+    out = json.loads(out_path.read_text())
+    print_tables(out, DAVIS(root, year="2017", split="val"))
+
+
+def load_split(root: Path) -> tuple[DAVIS, dict]:
+    """The real-footage split at ``root`` (validated) and its manifest; exit with a hint
+    on how to build it when it is not there."""
     if not (root / MANIFEST).is_file():
         sys.exit(f"{root}: no real-footage split here; build it first (benchmarks/README.md, "
                  f"Real footage): python -m vos_lib.data.real --git PATH/EOR-VOS")
     davis = DAVIS(root, year="2017", split="val").validate()
     manifest = json.loads((root / MANIFEST).read_text())
-    load0 = os.getloadavg()
+    return davis, manifest
+
+
+def run_all(names: list[str], root: Path, davis: DAVIS) -> dict:
+    """:func:`run_one` for each run name, in order: ``{name: result}``."""
     runs = {}
-    for name in a.runs:
+    for name in names:
         print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
         runs[name] = run_one(name, root, davis)
+    return runs
+
+
+def paired_gaps(runs: dict, davis: DAVIS) -> dict:
+    """The :data:`GAPS` whose two runs both ran, as paired per-video J&F differences in
+    points (none with fewer than two videos)."""
     gaps = {}
     for x, y in GAPS:
         if x in runs and y in runs and len(davis.sequences) >= 2:
             g = paired_gap(runs[x]["per_sequence"], runs[y]["per_sequence"], scale=100)
             gaps[f"{x} - {y}"] = {"mean": g.mean, "se": g.se, "n": g.n,
                                   "n_better": g.n_better, "clear": g.clear, "text": str(g)}
+    return gaps
+
+
+def cli_checks(root: Path, davis: DAVIS, runs: dict, cli_out: Path, threads: int) -> dict:
+    """:func:`cli_check` of ``segment --method dipnet`` and ``dtn`` on the first clip,
+    each next to the benchmark's J&F of that clip (``None`` where the run did not run)."""
     cli = {}
-    if a.cli:
-        seq = davis.sequences[0]
-        for m in ("dipnet", "dtn"):
-            print(f"[{time.strftime('%H:%M:%S')}] segment --method {m} on {seq} ...",
-                  flush=True)
-            bench = runs.get(m, {}).get("per_sequence", {}).get(seq)
-            cli[m] = cli_check(m, root, davis, seq, Path(a.cli_out) / m, a.threads, bench)
-    out = {"machine": machine(a.threads), "date": time.strftime("%Y-%m-%d"),
-           "load_average_start": [round(x, 2) for x in load0],
-           "load_average_end": [round(x, 2) for x in os.getloadavg()],
-           "data": {"root": os.path.relpath(root, REPO), "source": manifest["source"],
-                    "sequences": {s: {k: c[k] for k in ("frames", "height", "width",
-                                                        "object_ids")}
-                                  for s, c in manifest["clips"].items()}},
-           "protocol": "DAVIS semi-supervised: first mask given, frames 1..T-2 scored "
-                       "(vos_lib.evaluate); J&F per video = mean over its objects",
-           "runs": runs, "paired_gaps_points": gaps, "cli_check": cli, "note": a.note}
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(out, indent=1))
+    seq = davis.sequences[0]
+    for m in ("dipnet", "dtn"):
+        print(f"[{time.strftime('%H:%M:%S')}] segment --method {m} on {seq} ...",
+              flush=True)
+        bench = runs.get(m, {}).get("per_sequence", {}).get(seq)
+        cli[m] = cli_check(m, root, davis, seq, cli_out / m, threads, bench)
+    return cli
+
+
+def results(a: argparse.Namespace, root: Path, manifest: dict, load0: tuple, runs: dict,
+            gaps: dict, cli: dict) -> dict:
+    """The JSON written to ``--out``: machine, date, load, data, protocol and results."""
+    return {"machine": machine(a.threads), "date": time.strftime("%Y-%m-%d"),
+            "load_average_start": [round(x, 2) for x in load0],
+            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+            "data": {"root": os.path.relpath(root, REPO), "source": manifest["source"],
+                     "sequences": {s: {k: c[k] for k in ("frames", "height", "width",
+                                                         "object_ids")}
+                                   for s, c in manifest["clips"].items()}},
+            "protocol": "DAVIS semi-supervised: first mask given, frames 1..T-2 scored "
+                        "(vos_lib.evaluate); J&F per video = mean over its objects",
+            "runs": runs, "paired_gaps_points": gaps, "cli_check": cli, "note": a.note}
+
+
+def write_json(out: dict, path: Path) -> None:
+    """Write ``out`` to ``path`` (its folder created if needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1))
+
+
+def main():
+    """Score the runs on the real split, check the CLI, write the JSON, print the tables
+    (or, with ``--show``, only print the tables of the saved JSON)."""
+    a = parse_args()
+    root = Path(a.root)
+    if a.show:
+        show(Path(a.out), root)
+        return
+    davis, manifest = load_split(root)
+    load0 = os.getloadavg()
+    runs = run_all(a.runs, root, davis)
+    gaps = paired_gaps(runs, davis)
+    cli = cli_checks(root, davis, runs, Path(a.cli_out), a.threads) if a.cli else {}
+    out = results(a, root, manifest, load0, runs, gaps, cli)
+    write_json(out, Path(a.out))
     print_tables(out, davis)
 
 
 def print_tables(out: dict, davis: DAVIS) -> None:
+    """Print the runs' table, the paired gaps and the CLI checks of the results ``out``."""
     seqs = davis.sequences
     frames = sum(davis.num_frames(s) for s in seqs)
     print(f"\nreal footage: {len(seqs)} DAVIS 2016 clips, {frames} frames "

@@ -108,9 +108,10 @@ def table6() -> dict:
 # ------------------------------------------------------------------ `python -m vos_lib prepare`
 # single-threaded jobs (see vos_lib.prepare).  The first two train the propagation phase
 # and the SSN (Sec. 3.4 trains them separately), then compute half of the main results
-# each; the third trains the concatenating encoder's propagation phase; the last runs
-# the ablations.  Stage checkpoints are cached and locked, so a job that needs another
-# job's checkpoint waits for it instead of training it twice.
+# each; the third trains the concatenating encoder's propagation phase; the last two
+# run Table 6's settings and the other ablations.  Stage checkpoints are cached and
+# locked, so a job that needs another job's checkpoint waits for it instead of training
+# it twice.
 def _main_job(phase: str, names, quiet: bool) -> None:
     train_phase("cpu", phase, progress=not quiet)
     print(f"checkpoint ready: dipnet {phase}", flush=True)
@@ -128,13 +129,16 @@ def _concat_job(quiet: bool) -> None:
 def _ablation_job(quiet: bool) -> None:
     ablations()
     print("experiment ready: dipnet ablations", flush=True)
+
+
+def _table6_job(quiet: bool) -> None:
     table6()
     print("experiment ready: dipnet table6", flush=True)
 
 
 PREPARE_JOBS = (lambda q: _main_job("ipn", ("DIPNet", "DIPNet w/o one-shot"), q),
                 lambda q: _main_job("ssn", ("DIPNet*", "DIS flow"), q),
-                _concat_job, _ablation_job)
+                _concat_job, _table6_job, _ablation_job)
 
 
 def prepare_job(job: int, quiet: bool = True) -> None:
