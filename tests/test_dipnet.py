@@ -172,6 +172,14 @@ def test_paper_preset_follows_the_paper():
     assert p.backbone == "resnet50" and p.ft_iters_full == 200 and p.lr == 1e-4
     model = DIPNet(replace(p, pretrained=False))
     assert model.coarse_size == (32, 32) and model.identity.channels == 2048
+    # SGD with batch-size 4 (Sec. 3.4), whatever the preset's shared (DTN's) batch is
+    from vos_lib.config import paper as paper_preset
+    from vos_lib.engine.trainer import make_loader
+    pp = paper_preset()
+    assert pp.train.batch_size == 2 and p.batch_size == 4
+    loader = make_loader(list(range(16)), replace(pp, train=replace(pp.train, num_workers=0)),
+                         batch_size=p.batch_size)
+    assert [len(b) for b in loader] == [4] * 4
 
 
 def test_dis_baseline_follows_a_moving_square():

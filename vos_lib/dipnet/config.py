@@ -45,6 +45,8 @@ class DIPNetConfig:
     # scale the propagation phase learns slowly (its val IoU from the ground-truth
     # previous mask: 0.17 after 600 iterations, 0.32 after 1000, 0.37 after 1500), the
     # SSN fast (0.94 IoU from a good coarse mask after 1500)
+    batch_size: int = 4                  # SGD with batch-size 4 (Sec. 3.4), both scales; the
+                                         # paper preset's shared batch (2) is DTN's
     ipn_pretrain_iters: int = 1500
     ipn_offline_iters: int = 600
     ssn_pretrain_iters: int = 600

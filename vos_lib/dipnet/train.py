@@ -98,7 +98,8 @@ def train_phase(preset: str | Preset = "cpu", phase: str = "ipn", data_root=None
             m = DIPNet(cfg).to(device)
             if init is not None:
                 m.load_state_dict(checkpoint.load(init)["model"])
-            run_stage(m, phase, preset, make_loader(data[step], preset), iters, path, lr,
+            loader = make_loader(data[step], preset, batch_size=cfg.batch_size)
+            run_stage(m, phase, preset, loader, iters, path, lr,
                       device=device, progress=progress)
         return checkpoint.cached(f"dipnet-{preset.name}{concat}-{phase}-{step}", build,
                                  out_dir)

@@ -20,11 +20,12 @@ from tqdm.auto import tqdm
 from . import checkpoint
 
 
-def make_loader(ds, preset, shuffle: bool = True) -> DataLoader:
-    """The loader every training stage uses: the preset's batch size and workers, a
-    seeded shuffle, full batches only."""
+def make_loader(ds, preset, shuffle: bool = True, batch_size: int | None = None) -> DataLoader:
+    """The loader every training stage uses: the preset's batch size (or a method's own,
+    ``batch_size``) and workers, a seeded shuffle, full batches only."""
     g = torch.Generator().manual_seed(preset.train.seed)
-    return DataLoader(ds, batch_size=preset.train.batch_size, shuffle=shuffle, generator=g,
+    return DataLoader(ds, batch_size=batch_size or preset.train.batch_size, shuffle=shuffle,
+                      generator=g,
                       num_workers=preset.train.num_workers, drop_last=True,
                       persistent_workers=False)  # so set_epoch reaches the workers
 
