@@ -37,7 +37,8 @@ prepare: setup
 	$(PY) -m vos_lib prepare --quiet
 
 test-notebooks: setup
-	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider book/
+	# two notebooks at a time (each kernel runs torch on one thread); a notebook stays on one worker
+	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider -n 2 --dist loadfile book/
 
 book-check: setup
 	rm -rf _build

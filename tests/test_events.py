@@ -5,8 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from vos_lib.eval.events import (EVENT_TYPES, NO_EVENT, event_frames, event_scores,
-                                 event_table, hidden_frames, per_frame_scores)
+from vos_lib.eval.compare import paired_gap
+from vos_lib.eval.events import (EVENT_TYPES, HARD_EVENTS, NO_EVENT, event_frames,
+                                 event_scores, event_split, event_table,
+                                 frames_with_events, hidden_frames, per_frame_scores)
 from vos_lib.io import write_mask
 
 T = 8
@@ -54,6 +56,50 @@ def test_event_windows_by_hand():
 def test_hidden_frames():
     h = hidden_frames(tiny_meta())
     assert frames_of(h[1]) == [] and frames_of(h[2]) == [5, 6]
+
+
+def test_frames_with_events_by_hand():
+    # occlusion of object 1 at 2-3; object 2 jumps at 2, is out at 5-6, back at 7; the
+    # drift of object 1 over the whole video does not count
+    assert frames_of(frames_with_events(tiny_meta())) == [2, 3, 5, 6, 7]
+    assert frames_of(frames_with_events(tiny_meta(), ("jump", "reenter"))) == [2, 7]
+    assert frames_of(frames_with_events(tiny_meta(), ("jump",), after=3)) == [2, 3, 4]
+    assert "appearance_drift" not in HARD_EVENTS and "fast_motion" not in HARD_EVENTS
+
+
+def test_event_frames_are_the_frames_the_generator_flags():
+    """With instants on their own frame, the event frames are those where some object
+    is occluded, out of the frame or absent in the per-frame records, or jumps or
+    re-enters (chapter 4's definition): the generator's events are built from the
+    records, and an absent object is fully occluded or out of the frame."""
+    from vos_lib.data.synthetic import generate_sequence
+    for seed in range(4):
+        meta = generate_sequence(seed, difficulty="hard", n_frames=24, height=64,
+                                 width=96).meta
+        reenter = {e["t"] for e in meta["events"] if e["event"] == "reenter"}
+        flagged = [t in reenter or any(o["occluded"] or o["out_of_frame"] or o["absent"]
+                                       or o["jump"] for o in f["objects"].values())
+                   for t, f in enumerate(meta["frames"])]
+        ours = frames_with_events(meta, n_frames=len(meta["frames"]))
+        assert ours.tolist() == flagged, seed
+
+
+def test_event_split_by_hand():
+    # values for frames 1..7 of tiny_meta (events at 2, 3, 5, 6, 7)
+    a = [0.9, 0.2, 0.4, 0.8, 0.1, 0.3, 0.2]
+    b = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    quiet = {**tiny_meta(), "events": []}
+    on_ev, on_other = event_split({"b": b, "a": a, "q": a},
+                                  {"a": tiny_meta(), "b": tiny_meta(), "q": quiet})
+    assert list(on_ev) == ["a", "b"]                  # sorted; no event frame: left out
+    assert on_ev["a"] == pytest.approx(0.24) and on_other["a"] == pytest.approx(0.85)
+    assert on_ev["b"] == on_other["b"] == pytest.approx(0.5)
+    g = paired_gap(on_ev, on_other)                   # events - others, per video
+    assert g.n == 2 and g.mean == pytest.approx((0.24 - 0.85) / 2)
+    assert list(event_split({"a": a, "b": b}, {"a": tiny_meta(), "b": tiny_meta()},
+                            sequences=["b"])[0]) == ["b"]
+    with pytest.raises(ValueError):
+        event_split({"a": a[:-1]}, {"a": tiny_meta()})
 
 
 def test_event_scores_by_hand():

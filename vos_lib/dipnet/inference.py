@@ -144,23 +144,32 @@ class DIPNetSegmenter:
                                          self.omega, fg_empty)
         track.skips.append(int(empty.sum()))
 
+    def _locate(self, track: _Track, canvas, full, scale) -> dict:
+        """The foreground stage of one frame (Sec. 3.3.1): the foreground's coarse mask
+        (``fg_coarse``) and SSN output (``fg``), the crop ``box``, the instances' view
+        (``image``), the previous masks in it (``prev``) and its features (``feats``).
+        DIPNet* (no crop) views the whole frame, with ``fg_coarse = fg = None``."""
+        m = self.model
+        feats = m.encode(canvas)
+        if not self.crop:
+            return dict(feats=feats, image=canvas, prev=track.masks, box=track.box,
+                        fg_coarse=None, fg=None)
+        fg_coarse = (torch.sigmoid(m.propagate(feats, track.alpha_fg)) if self.use_ipn
+                     else resize(track.masks.amax(0, keepdim=True), m.coarse_size, "area"))
+        fg = self._refine(canvas, fg_coarse, [track.ssn_fg])
+        box = self._crop_box(fg[0] > 0.5, track.box)
+        image = self._cut(full, box, scale)
+        return dict(feats=m.encode(image), image=image, prev=self._cut(track.masks, box),
+                    box=box, fg_coarse=fg_coarse, fg=fg)
+
     def _step(self, track: _Track, canvas, full, scale) -> torch.Tensor:
         """One frame: foreground, crop, instances; returns the id mask at the SSN size."""
-        m = self.model
         h, w = canvas.shape[-2:]
         K = track.masks.shape[0]
-        feats = m.encode(canvas)
-        box = track.box
-        if self.crop:
-            fg_coarse = (torch.sigmoid(m.propagate(feats, track.alpha_fg)) if self.use_ipn
-                         else resize(track.masks.amax(0, keepdim=True), m.coarse_size, "area"))
-            fg = self._refine(canvas, fg_coarse, [track.ssn_fg])
-            box = self._crop_box(fg[0] > 0.5, track.box)
-            image = self._cut(full, box, scale)
-            feats, prev = m.encode(image), self._cut(track.masks, box)
-        else:
-            image, prev = canvas, track.masks
-        probs = self._refine(image, self._coarse(track, feats, prev), track.ssn_inst)
+        v = self._locate(track, canvas, full, scale)
+        box = v["box"]
+        probs = self._refine(v["image"], self._coarse(track, v["feats"], v["prev"]),
+                             track.ssn_inst)
         if self.crop:
             probs = paste_masks(probs, box.expand(K, 4), (h, w))[:, None]
         track.overlaps.append(int(((probs > 0.5).sum(0) > 1).sum()))

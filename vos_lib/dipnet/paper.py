@@ -40,3 +40,9 @@ TIMES = {"inference_s_per_frame": 0.110, "finetune_200_full_s": 40.0,
 
 #: Fig. 6: the paper's choice of omega (larger is better in its sweep).
 OMEGA = 0.95
+
+
+def jf(row: dict) -> float:
+    """J&F of a row of the paper's tables (Tables 1, 3, 7): the mean of its J Mean and
+    F Mean, the DAVIS convention; the paper prints the two apart."""
+    return (row["J-Mean"] + row["F-Mean"]) / 2

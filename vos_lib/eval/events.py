@@ -32,6 +32,12 @@ visible (``J_visible``) and on the frames where it is hidden (``J_hidden``).
 the counts (object-frames, objects, videos), and the mean per video, so that two methods
 can be compared with :func:`vos_lib.eval.compare.paired_gap` (videos are the unit).
 :func:`event_table` does it for several methods at once.
+
+The same windows, pooled over the objects, give the **event frames** of a video
+(:func:`frames_with_events`: frames where some object is occluded, out of the frame,
+jumps or re-enters), and :func:`event_split` the per-video means of any per-frame value
+(e.g. DTN's decision confidence) on the event frames and on the others (chapter 4, the
+ledger of chapter 13).
 """
 from __future__ import annotations
 
@@ -51,6 +57,10 @@ INSTANT_EVENTS = ("jump", "reenter")
 NO_EVENT = "no event"
 #: Event types that do not stop a frame from counting as ``no event``.
 QUIET_IGNORES = ("appearance_drift",)
+#: The event types that make an **event frame** (:func:`frames_with_events`): an object
+#: is occluded (partly or fully), out of the frame, jumps or re-enters; fast motion and
+#: appearance drift do not count.
+HARD_EVENTS = ("occlusion", "full_occlusion", "out_of_frame", "jump", "reenter")
 
 
 def load_meta(root, seq: str) -> dict:
@@ -91,6 +101,49 @@ def event_frames(meta: Mapping, after: int = 3, n_frames: Optional[int] = None,
                 busy |= sel
         d[NO_EVENT] = ~busy
     return out
+
+
+def frames_with_events(meta: Mapping, events: Sequence[str] = HARD_EVENTS,
+                       after: int = 1, n_frames: Optional[int] = None) -> np.ndarray:
+    """``(T,)`` bool: the frames of a video inside a window (:func:`event_frames`) of one
+    of ``events`` for some object.
+
+    With the defaults (an instant event marks its own frame only) these are the frames
+    where some object is occluded, out of the frame or absent (an absent object is fully
+    occluded or out of the frame), or jumps or re-enters.
+    """
+    win = event_frames(meta, after=after, n_frames=n_frames)
+    T = int(n_frames if n_frames is not None else meta["n_frames"])
+    out = np.zeros(T, bool)
+    for per_type in win.values():
+        for e in events:
+            if e in per_type:
+                out |= per_type[e]
+    return out
+
+
+def event_split(values: Mapping, metas: Mapping,
+                sequences: Optional[Sequence[str]] = None,
+                events: Sequence[str] = HARD_EVENTS) -> tuple:
+    """Per video, the mean of ``values[video]`` on its event frames and on its other
+    frames (:func:`frames_with_events`): ``({video: mean on events}, {video: mean on
+    the others})``, ready for :func:`vos_lib.eval.compare.paired_gap` (events minus
+    others).
+
+    ``values[video]`` holds one number per frame ``1 .. T-1`` (one per frame pair
+    ``(i-1, i)``, as DTN's decision confidence); ``metas`` the ``Meta/<seq>.json``
+    dicts.  Videos without both kinds of frames are left out; ``sequences`` picks the
+    videos and their order (default: all of ``values``, sorted).
+    """
+    on_ev, on_other = {}, {}
+    for v in (sequences if sequences is not None else sorted(values)):
+        x = np.asarray(values[v])
+        e = frames_with_events(metas[v], events)[1:]
+        if len(x) != len(e):
+            raise ValueError(f"{v}: {len(x)} values for {len(e)} frames 1 .. T-1")
+        if e.any() and (~e).any():
+            on_ev[v], on_other[v] = x[e].mean(), x[~e].mean()
+    return on_ev, on_other
 
 
 @functools.lru_cache(maxsize=64)
