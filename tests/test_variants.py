@@ -60,5 +60,5 @@ def test_prepare_runs_every_job_of_both_methods_and_the_comparison():
     from vos_lib.prepare import _jobs
     jobs = _jobs()
     assert len(jobs) == len(dtn.PREPARE_JOBS) + len(dip.PREPARE_JOBS) + 1
-    assert (both.prepare_job, 0) in jobs and jobs[-1] == (dip.prepare_job, 4)
+    assert (both.prepare_job, 0) in jobs and jobs[-1] == (dip.prepare_job, 5)
     assert {j for f, j in jobs if f is dip.prepare_job} == set(range(len(dip.PREPARE_JOBS)))

@@ -16,13 +16,13 @@ import multiprocessing as mp
 def _jobs():
     """Every job, longest-waiting last: DTN's two, DIPNet's two main jobs and its concat
     variant, the 480p comparison (needs DTN's checkpoint), then DIPNet's ablations
-    (Table 6's settings, the rest)."""
+    (Table 6's settings, the omega sweep, the rest)."""
     from . import experiments as both
     from .dipnet import experiments as dip
     from .dtn import experiments as dtn
     return ([(dtn.prepare_job, j) for j in range(len(dtn.PREPARE_JOBS))]
             + [(dip.prepare_job, j) for j in (0, 1, 2)]
-            + [(both.prepare_job, 0), (dip.prepare_job, 3), (dip.prepare_job, 4)])
+            + [(both.prepare_job, 0)] + [(dip.prepare_job, j) for j in (3, 4, 5)])
 
 
 def prepare(jobs: int = 2, quiet: bool = True) -> dict:

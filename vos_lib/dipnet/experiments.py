@@ -108,8 +108,8 @@ def table6() -> dict:
 # ------------------------------------------------------------------ `python -m vos_lib prepare`
 # single-threaded jobs (see vos_lib.prepare).  The first two train the propagation phase
 # and the SSN (Sec. 3.4 trains them separately), then compute half of the main results
-# each; the third trains the concatenating encoder's propagation phase; the last two
-# run Table 6's settings and the other ablations.  Stage checkpoints are cached and
+# each; the third trains the concatenating encoder's propagation phase; the last three
+# run Table 6's settings, the omega sweep and the other ablations.  Stage checkpoints are cached and
 # locked, so a job that needs another job's checkpoint waits for it instead of training
 # it twice.
 def _main_job(phase: str, names, quiet: bool) -> None:
@@ -126,6 +126,15 @@ def _concat_job(quiet: bool) -> None:
     print("checkpoint ready: dipnet concat ipn", flush=True)
 
 
+def _omega_job(quiet: bool) -> None:
+    """The omega sweep's runs, beside :func:`_ablation_job` (which then finds them cached,
+    or waits on their locks), so that the pool's last minutes use both workers."""
+    for w in OMEGAS:
+        if w != 0.95:
+            run(f"a-omega-{w}", sequences=ablation_sequences(), finetune=False, omega=w)
+    print("experiment ready: dipnet omega sweep", flush=True)
+
+
 def _ablation_job(quiet: bool) -> None:
     ablations()
     print("experiment ready: dipnet ablations", flush=True)
@@ -138,7 +147,7 @@ def _table6_job(quiet: bool) -> None:
 
 PREPARE_JOBS = (lambda q: _main_job("ipn", ("DIPNet", "DIPNet w/o one-shot"), q),
                 lambda q: _main_job("ssn", ("DIPNet*", "DIS flow"), q),
-                _concat_job, _table6_job, _ablation_job)
+                _concat_job, _table6_job, _omega_job, _ablation_job)
 
 
 def prepare_job(job: int, quiet: bool = True) -> None:
