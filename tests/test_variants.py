@@ -62,3 +62,16 @@ def test_prepare_runs_every_job_of_both_methods_and_the_comparison():
     assert len(jobs) == len(dtn.PREPARE_JOBS) + len(dip.PREPARE_JOBS) + 1
     assert (both.prepare_job, 0) in jobs and jobs[-1] == (dip.prepare_job, 5)
     assert {j for f, j in jobs if f is dip.prepare_job} == set(range(len(dip.PREPARE_JOBS)))
+
+
+def test_replace_dir_swaps_a_finished_folder_into_place(tmp_path):
+    from vos_lib.io import replace_dir
+    dest = tmp_path / "out"
+    for k in range(2):                      # first into an empty place, then over it
+        tmp = tmp_path / f".tmp{k}"
+        tmp.mkdir()
+        (tmp / f"{k}.txt").write_text(str(k))
+        replace_dir(tmp, dest)
+        assert sorted(p.name for p in dest.iterdir()) == [f"{k}.txt"]
+        assert not tmp.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]   # no .old-* left

@@ -8,6 +8,7 @@ DAVIS toolkit reads them unchanged.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -106,6 +107,22 @@ def write_frame(path: str | os.PathLike, frame: np.ndarray, quality: int = 95) -
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
     atomic_save(Path(path), lambda f: f.write(data))
+
+
+def replace_dir(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Put the finished folder ``tmp`` at ``dest`` (on the same file system), replacing
+    what was there.  The old folder is moved aside first and removed last, so ``dest``
+    always holds one whole folder, the old or the new one, never a mix of the two; a
+    crash leaves at most a hidden ``.NAME.old-*`` folder next to it."""
+    tmp, dest = Path(tmp), Path(dest)
+    old = None
+    if dest.exists():
+        old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name[:40]}.old-"))
+        os.rmdir(old)
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def atomic_save(path: Path, save) -> None:

@@ -9,7 +9,6 @@ working size and results are resized back (nearest neighbour) to the input size.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -21,7 +20,7 @@ from PIL import Image
 
 from .core.segmenter import SegmentResult, get_method, pick_device
 from .inputs import REPORT_NAME, check_output_dir, load_frames, read_first_mask
-from .io import VOID, DataFormatError, UsageError, object_ids, overlay, write_mask
+from .io import VOID, DataFormatError, UsageError, object_ids, overlay, replace_dir, write_mask
 
 def load_inputs(frames, mask_path) -> tuple[list[str], list[np.ndarray], np.ndarray, dict]:
     """Frames (a folder or a video file) and the first-frame mask, read by the rules of
@@ -73,13 +72,7 @@ def write_outputs(out_dir, names, frames, result: SegmentResult, method: str,
                                     for i in ids},
                   **result.info, **(extra or {})}
         (tmp / REPORT_NAME).write_text(json.dumps(report, indent=1))   # last: the marker
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name[:40]}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return report

@@ -56,7 +56,7 @@ import numpy as np
 from PIL import Image
 
 from ..inputs import IMAGE_SUFFIXES, list_frames, natural_key
-from ..io import DataFormatError, object_ids, read_frame, write_frame, write_mask
+from ..io import DataFormatError, object_ids, read_frame, replace_dir, write_frame, write_mask
 from ..paths import data_root
 from .davis import DAVIS
 
@@ -311,13 +311,7 @@ def build_split(clips: Sequence[Clip], dest: Optional[PathLike] = None, *,
         (sets / f"{split}.txt").write_text("".join(n + "\n" for n in names))
         DAVIS(tmp, year="2017", split=split).validate()
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))   # last: the marker
-        old = None
-        if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{os.getpid()}"
-            os.replace(dest, old)
-        os.replace(tmp, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest

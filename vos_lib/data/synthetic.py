@@ -70,7 +70,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..io import atomic_write_bytes, write_frame, write_mask
+from ..io import atomic_write_bytes, replace_dir, write_frame, write_mask
 from ..paths import file_lock, synthetic_root
 
 GENERATOR_VERSION = "1.0"
@@ -1020,15 +1020,7 @@ def generate_dataset(root, cfg: SyntheticConfig | None = None, *, workers: int |
         _write_json(tmp / "meta.json", meta)
         meta["complete"] = True
         _write_json(tmp / "meta.json", meta)        # the completion marker goes in last
-        # swap into place
-        old = None
-        if root.exists():
-            old = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old-"))
-            os.rmdir(old)
-            os.replace(root, old)
-        os.replace(tmp, root)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, root)                      # swap into place
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

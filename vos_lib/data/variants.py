@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import VOID, read_mask, write_mask
+from ..io import VOID, read_mask, replace_dir, write_mask
 from ..paths import file_lock
 
 KINDS = ("foreground", "single")
@@ -84,7 +84,5 @@ def derived_split(src_root, dst_root, kind: str, sequences, split: str = "val",
                            relabel(read_mask(png), kind))
         (tmp / "ImageSets" / "2017").mkdir(parents=True)
         (tmp / "ImageSets" / "2017" / f"{split}.txt").write_text(want)
-        if dst.exists():
-            shutil.rmtree(dst)
-        tmp.rename(dst)
+        replace_dir(tmp, dst)
     return dst

@@ -38,6 +38,26 @@ def gallery(frames, masks=None, titles=None, ncols=5, size=1.9, alpha=0.5, supti
     return fig
 
 
+def live_slider(slider, draw) -> None:
+    """Show the ipywidgets ``slider`` above an output area that ``draw(value)`` fills
+    (matplotlib figures, printed text) again at every change.  Needs a live kernel
+    (Jupyter or Colab); the sliders of the chapters return a static figure besides."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    out = widgets.Output()
+
+    def redraw(value):
+        with out:
+            out.clear_output(wait=True)
+            draw(value)
+            plt.show()
+
+    slider.observe(lambda ch: redraw(ch["new"]), names="value")
+    display(widgets.VBox([slider, out]))
+    redraw(slider.value)
+
+
 def frame_slider(frames, masks=None, titles=None, static_every=None):
     """An ipywidgets slider over the frames (interactive in Jupyter/Colab).
 
@@ -45,23 +65,15 @@ def frame_slider(frames, masks=None, titles=None, static_every=None):
     ``static_every``-th frame is drawn below as a fallback.
     """
     import ipywidgets as widgets
-    from IPython.display import display
-
-    out = widgets.Output()
 
     def draw(t):
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(5, 5 * frames[0].shape[0] / frames[0].shape[1]))
-            ax.imshow(frames[t] if masks is None else overlay(frames[t], masks[t]))
-            ax.set_title(titles[t] if titles else f"frame {t}")
-            ax.axis("off")
-            plt.show()
+        fig, ax = plt.subplots(figsize=(5, 5 * frames[0].shape[0] / frames[0].shape[1]))
+        ax.imshow(frames[t] if masks is None else overlay(frames[t], masks[t]))
+        ax.set_title(titles[t] if titles else f"frame {t}")
+        ax.axis("off")
 
-    slider = widgets.IntSlider(min=0, max=len(frames) - 1, value=0, description="frame")
-    slider.observe(lambda ch: draw(ch["new"]), names="value")
-    display(widgets.VBox([slider, out]))
-    draw(0)
+    live_slider(widgets.IntSlider(min=0, max=len(frames) - 1, value=0,
+                                  description="frame"), draw)
     step = static_every or max(1, len(frames) // 8)
     idx = list(range(0, len(frames), step))[:10]
     return gallery([frames[i] for i in idx], None if masks is None else [masks[i] for i in idx],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import draw_boxes, frame_panel
+from .common import draw_boxes, frame_panel, live_slider
 from .data import EVENT_COLORS
 
 
@@ -104,26 +104,18 @@ def confidence_slider(conf, target=None, meta=None, theta_c=0.83, t0=1, sample=N
     Returns the static figure at ``theta_c`` for the rendered page, which cannot run the
     widget (glue it with ``viz.glue_figure(name, fig, show=False)``)."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     conf = np.asarray(conf, dtype=float)
-    out = widgets.Output()
 
     def draw(theta):
-        with out:
-            out.clear_output(wait=True)
-            txt = f"theta_c = {theta:.2f}: {np.mean(conf <= theta):.0%} of this sequence's frames to BR"
-            if sample is not None:
-                txt += f", {np.mean(np.asarray(sample) <= theta):.0%} of the sample"
-            print(txt)
-            plot_confidence(conf, target, meta, theta, t0=t0, title=title)
-            plt.show()
+        txt = f"theta_c = {theta:.2f}: {np.mean(conf <= theta):.0%} of this sequence's frames to BR"
+        if sample is not None:
+            txt += f", {np.mean(np.asarray(sample) <= theta):.0%} of the sample"
+        print(txt)
+        plot_confidence(conf, target, meta, theta, t0=t0, title=title)
 
-    slider = widgets.FloatSlider(value=theta_c, min=0.5, max=1.0, step=0.01,
-                                 description="theta_c", continuous_update=False)
-    slider.observe(lambda ch: draw(ch["new"]), names="value")
-    display(widgets.VBox([slider, out]))
-    draw(theta_c)
+    live_slider(widgets.FloatSlider(value=theta_c, min=0.5, max=1.0, step=0.01,
+                                    description="theta_c", continuous_update=False), draw)
     ax = plot_confidence(conf, target, meta, theta_c, t0=t0, title=title)
     plt.close(ax.figure)
     return ax.figure

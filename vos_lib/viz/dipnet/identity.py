@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ...io import VOID
-from ..common import contour
+from ..common import contour, live_slider
 
 __all__ = ["activation_shares", "attention_sample", "plot_attention_channels",
            "record_mask_attention", "plot_mask_attention", "identity_series",
@@ -376,7 +376,6 @@ def omega_slider(betas, refs=None, meta=None, obj=1, omega=0.95, title=None,
     sweep in :mod:`vos_lib.dipnet.experiments`); glue it with
     ``viz.glue_figure(name, fig, show=False)``."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     betas = np.asarray(betas)
 
@@ -385,19 +384,9 @@ def omega_slider(betas, refs=None, meta=None, obj=1, omega=0.95, title=None,
         return plot_identity_drift(alphas, betas[0], betas, refs, meta, obj,
                                    title=title, lw=lw)
 
-    out = widgets.Output()
-
-    def draw(w):
-        with out:
-            out.clear_output(wait=True)
-            figure(sorted({0.0, w}), lw={0.0: 1.0} if w else None)
-            plt.show()
-
-    slider = widgets.FloatSlider(value=omega, min=0.0, max=1.0, step=0.05,
-                                 description="omega", continuous_update=False)
-    slider.observe(lambda ch: draw(ch["new"]), names="value")
-    display(widgets.VBox([slider, out]))
-    draw(omega)
+    live_slider(widgets.FloatSlider(value=omega, min=0.0, max=1.0, step=0.05,
+                                    description="omega", continuous_update=False),
+                lambda w: figure(sorted({0.0, w}), lw={0.0: 1.0} if w else None))
     fig = figure(static)
     plt.close(fig)
     return fig
